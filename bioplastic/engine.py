@@ -1,0 +1,327 @@
+"""One device layer: build the network once, then run it chunk after chunk.
+
+Devices are chosen by name:
+
+``"runtime"``
+    Brian2's runtime mode (Cython code generation); state stays in the Python
+    process and carries over from one chunk to the next.
+``"cpp_standalone"``
+    The network is generated as C++ once (``build_on_run=False``) and compiled
+    in a build directory cached per model, parameters and options, so a second
+    run with the same network does not recompile.  Each chunk is one call of
+    the binary with ``run_args`` carrying the chunk's data, the state to
+    continue from and a per-chunk random seed.
+``"cuda_standalone"``
+    The same through brian2cuda (optional extra ``bioplastic[cuda]``).
+
+What is reproducible: with the same seed, device, thread count and float
+type, a run is repeatable bit for bit (every chunk seeds the random generators
+from the run seed and the chunk number).  Different devices draw different
+random streams, so runtime and cpp_standalone agree statistically, not spike
+for spike, on Poisson input; with deterministic input they agree exactly up to
+floating-point rounding (see ``tests/test_engine.py``).
+
+A chunk covers exactly K windows.  State carried between chunks
+(:attr:`SymSTDPNetwork.state`) is everything that evolves: weights, tracked
+weight sums, theta, membrane potentials, conductances, traces, the input
+intensity.  Not carried (standalone restarts the clock at 0): refractoriness
+of a neuron that spiked in the last ``refractory`` of a rest period.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .network import state_key
+
+__all__ = ["DEVICES", "Engine", "ChunkResult", "default_build_root", "chunk_seed"]
+
+DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
+
+
+def default_build_root() -> Path:
+    """Where compiled projects are cached: ``$BIOPLASTIC_BUILD_DIR`` or the user cache."""
+    env = os.environ.get("BIOPLASTIC_BUILD_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "bioplastic" / "build"
+
+
+def chunk_seed(run_seed: int, chunk_index: int) -> int:
+    """Seed of one chunk's random generators, derived from the run seed."""
+    ss = np.random.SeedSequence([int(run_seed), int(chunk_index)])
+    return int(ss.generate_state(1, dtype=np.uint32)[0])
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk of K windows produced.
+
+    Attributes
+    ----------
+    ptr : ndarray of int, (K,)
+        Index (into the chunk's samples) of the sample shown in each window.
+    intensity : ndarray, (K,)
+        Input intensity of each window.
+    hidden_counts : ndarray of int, (K, N_E)
+        Hidden spikes of each window's presentation.
+    label_counts : ndarray of int, (K, n_classes)
+    ptr_end : int
+        Pointer after the last window: the number of samples completed.
+    wall_seconds : float
+    """
+
+    ptr: np.ndarray
+    intensity: np.ndarray
+    hidden_counts: np.ndarray
+    label_counts: np.ndarray
+    ptr_end: int
+    wall_seconds: float
+
+    @property
+    def accepted(self) -> np.ndarray:
+        """Boolean (K,): the window completed its sample (it was not shown again)."""
+        nxt = np.append(self.ptr[1:], self.ptr_end)
+        return nxt > self.ptr
+
+
+class Engine:
+    """Compile-once, run-in-chunks driver of a :class:`~bioplastic.network.SymSTDPNetwork`.
+
+    Parameters
+    ----------
+    params : bioplastic.params.ModelParams
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}
+    chunk_size : int
+        Windows per chunk, K.
+    threads : int
+        OpenMP threads (cpp_standalone); 1 means no OpenMP.
+    float32 : bool
+        Single precision for all state variables.
+    inhibition : {"pooled", "all-to-all"}
+    seed : int
+        Seed of the initial weights; chunk seeds are passed to :meth:`run_chunk`.
+    build_dir : path, optional
+        Standalone project directory; default: a per-network folder under
+        :func:`default_build_root`.
+    verbose : bool
+        Print build progress.
+    """
+
+    def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
+                 inhibition="pooled", seed=0, build_dir=None, verbose=True, cuda_options=None):
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+        if int(threads) != threads or threads < 1:
+            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        self.params = params
+        self.device_name = device
+        self.chunk_size = int(chunk_size)
+        self.threads = int(threads)
+        self.float32 = bool(float32)
+        self.inhibition = inhibition
+        self.seed = int(seed)
+        self.verbose = verbose
+        self.build_seconds = 0.0
+        self._results_name = f"results_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        t0 = time.perf_counter()
+        self._setup_device(build_dir, cuda_options or {})
+        from .network import build_network
+
+        self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed)
+        self._initial = self.model.initial_state
+        if self.standalone:
+            self._build()
+        self.build_seconds = time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ setup
+    @property
+    def standalone(self) -> bool:
+        return self.device_name != "runtime"
+
+    def build_key(self) -> str:
+        """Hash identifying the generated code: model, parameters and options."""
+        import brian2
+
+        from . import __version__
+        from .params import params_as_strings
+
+        blob = json.dumps(
+            {
+                "params": params_as_strings(self.params),
+                "chunk_size": self.chunk_size,
+                "device": self.device_name,
+                "threads": self.threads,
+                "float32": self.float32,
+                "inhibition": self.inhibition,
+                "bioplastic": __version__,
+                "brian2": brian2.__version__,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def _setup_device(self, build_dir, cuda_options):
+        from brian2 import device, prefs, set_device
+
+        # each Engine starts from a clean device (Brian2's device is global)
+        device.reinit()
+        prefs.core.default_float_dtype = np.float32 if self.float32 else np.float64
+        if self.device_name == "runtime":
+            set_device("runtime")
+            prefs.codegen.target = "cython"
+            self.build_dir = None
+            return
+        if build_dir is None:
+            build_dir = default_build_root() / f"{self.params.dataset}-{self.params.n_hidden}-{self.device_name}-{self.build_key()}"
+        self.build_dir = Path(build_dir)
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        if self.device_name == "cpp_standalone":
+            set_device("cpp_standalone", build_on_run=False, directory=str(self.build_dir))
+            prefs.devices.cpp_standalone.openmp_threads = 0 if self.threads == 1 else self.threads
+        else:
+            from . import cuda
+
+            cuda.configure(self.threads, **cuda_options)
+            set_device("cuda_standalone", build_on_run=False, directory=str(self.build_dir))
+        # bounded parallel make: unbounded -j was OOM-killed on 2-core machines
+        prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{min(os.cpu_count() or 1, 4)}"]
+
+    def _build(self):
+        from brian2 import device
+
+        m = self.model
+        device.apply_run_args()
+        if self.device_name == "cpp_standalone":
+            nthreads = max(self.threads, 1)
+            arr = device.get_array_name(m.controller.variables["rng_seed"])
+            device.insert_code(
+                "main",
+                f"for (int _i=0; _i<{nthreads}; _i++) "
+                f"brian::_random_generators[_i].seed((unsigned long) brian::{arr}[0] + 7919UL * _i);",
+            )
+        else:
+            from . import cuda
+
+            cuda.insert_seed_code(device, m.controller.variables["rng_seed"])
+        m.net.run(self.chunk_size * self.params.input.t_window, namespace={})
+        t0 = time.perf_counter()
+        if self.verbose:
+            print(f"[bioplastic] generating and compiling {self.device_name} code in {self.build_dir} ...",
+                  flush=True)
+        device.build(directory=str(self.build_dir), compile=True, run=False, with_output=self.verbose)
+        if self.verbose:
+            print(f"[bioplastic] build took {time.perf_counter() - t0:.1f} s", flush=True)
+    # ------------------------------------------------------------------ state
+    def initial_state(self) -> dict:
+        """The state the network was built with (initial weights, theta, potentials)."""
+        return {k: v.copy() for k, v in self._initial.items()}
+
+    def _read_state(self) -> dict:
+        return {
+            state_key(g, var): np.array(g.variables[var].get_value(), copy=True)
+            for g, var in self.model.state
+        }
+
+    # ------------------------------------------------------------------ run
+    def run_chunk(self, state, rates_hz, labels, learning, seed):
+        """Run one chunk of K windows.
+
+        Parameters
+        ----------
+        state : dict
+            From :meth:`initial_state` or the previous chunk; not modified.
+        rates_hz : ndarray, (K, n_input)
+            Base input rate of each sample in Hz (multiplied by the intensity
+            in the model); pad unused rows with zeros.
+        labels : ndarray of int, (K,)
+            Class of each sample; -1 for padding (no teacher).
+        learning : bool
+            Plasticity, theta adaptation and the teacher on (training) or off.
+        seed : int
+            Seed of the chunk's random generators.
+
+        Returns
+        -------
+        new_state : dict
+        result : ChunkResult
+        """
+        from brian2 import Hz, Quantity, seed as brian_seed
+
+        m = self.model
+        K = self.chunk_size
+        rates_hz = np.asarray(rates_hz, dtype=float)
+        labels = np.asarray(labels)
+        if rates_hz.shape != (K, self.params.n_input):
+            raise ValueError(f"rates must have shape {(K, self.params.n_input)}, got {rates_hz.shape}")
+        if labels.shape != (K,):
+            raise ValueError(f"labels must have shape {(K,)}, got {labels.shape}")
+        if not np.all(np.isfinite(rates_hz)) or np.any(rates_hz < 0):
+            raise ValueError("rates must be finite and non-negative")
+        flag = 1.0 if learning else 0.0
+        t0 = time.perf_counter()
+        if self.standalone:
+            from brian2 import device
+
+            run_args = {}
+            for g, var in m.state:
+                key = state_key(g, var)
+                run_args[getattr(g, var)] = Quantity(state[key], dim=g.variables[var].dim)
+            run_args[m.stimulus] = rates_hz * Hz
+            run_args[m.sample_labels] = labels.astype(float)
+            run_args[m.excitatory.learning] = flag
+            run_args[m.label.learning] = flag
+            run_args[m.controller.rng_seed] = int(seed) % (2**31)
+            device.run(results_directory=self._results_name, with_output=self.verbose,
+                       run_args=run_args)
+        else:
+            for g, var in m.state:
+                key = state_key(g, var)
+                g.variables[var].set_value(np.asarray(state[key]))
+            m.stimulus.values[:] = rates_hz
+            m.sample_labels.values[:] = labels.astype(float)
+            m.excitatory.learning = flag
+            m.label.learning = flag
+            m.controller.ptr = 0
+            m.controller.n_window = 0
+            m.excitatory.count = 0
+            m.label.count = 0
+            brian_seed(int(seed) % (2**31))
+            m.net.run(K * self.params.input.t_window, namespace={})
+        wall = time.perf_counter() - t0
+        result = self._collect(wall)
+        return self._read_state(), result
+
+    def _collect(self, wall):
+        m = self.model
+        K = self.chunk_size
+        ptr = np.asarray(m.controller_monitor.ptr[0][-K:], dtype=np.int64)
+        intensity = np.asarray(m.controller_monitor.intensity[0][-K:], dtype=float)
+        cum_h = np.asarray(m.count_monitor.count[:, -K:], dtype=np.int64).T
+        cum_l = np.asarray(m.label_monitor.count[:, -K:], dtype=np.int64).T
+        end_h = np.asarray(m.excitatory.count[:], dtype=np.int64)[None, :]
+        end_l = np.asarray(m.label.count[:], dtype=np.int64)[None, :]
+        hidden = np.diff(np.vstack([cum_h, end_h]), axis=0)
+        label = np.diff(np.vstack([cum_l, end_l]), axis=0)
+        ptr_end = int(m.controller.ptr[0])
+        return ChunkResult(ptr=ptr, intensity=intensity, hidden_counts=hidden,
+                           label_counts=label, ptr_end=ptr_end, wall_seconds=wall)
+
+    def close(self, delete_build=False):
+        """Forget run results on disk; with ``delete_build`` remove the project directory."""
+        if self.standalone and self.build_dir is not None:
+            shutil.rmtree(self.build_dir / self._results_name, ignore_errors=True)
+            if delete_build:
+                shutil.rmtree(self.build_dir, ignore_errors=True)

@@ -1,0 +1,242 @@
+"""Assembly of the sym-STDP supervised network (Hao et al. 2020) into one Brian2 Network.
+
+::
+
+    input (Poisson, 784) --sym-STDP--> excitatory (N_E) --sym-STDP--> label (10)
+                                         |        ^                     ^
+                                  one-to-one   all-but-self           teacher
+                                         v        |                  (training)
+                                       inhibitory (N_E)
+
+The network is built once per (parameters, chunk size); the engine then feeds
+chunks of K samples into its :class:`~brian2.TimedArray` objects and runs it
+for K windows.  :class:`SymSTDPNetwork` names every handle and lists the
+state that must be carried from one chunk to the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import Network, StateMonitor, Synapses
+
+from .neurons import make_excitatory, make_inhibitory, make_input, make_label, make_pool
+from .plasticity import (
+    SCALING_NEURON_CODE,
+    SCALING_SYNAPSE_CODE,
+    SYM_STDP_MODEL,
+    SYM_STDP_ON_POST,
+    SYM_STDP_ON_PRE,
+    stdp_namespace,
+)
+from .schedule import PRESENTING, make_controller, make_stimulus, schedule_namespace
+
+__all__ = ["SymSTDPNetwork", "build_network", "state_key", "INHIBITION_MODES"]
+
+INHIBITION_MODES = ("pooled", "all-to-all")
+
+
+@dataclass
+class SymSTDPNetwork:
+    """A built network with named handles.
+
+    Attributes
+    ----------
+    params : bioplastic.params.ModelParams
+    chunk_size : int
+        K, the number of windows one run covers.
+    net : brian2.Network
+    input, excitatory, inhibitory, label, controller : NeuronGroup
+    pool : NeuronGroup or None
+        Population inhibitory conductance (pooled inhibition only).
+    input_hidden, hidden_label : Synapses
+        The two plastic pathways (weights ``w``).
+    stimulus, sample_labels : TimedArray
+        The chunk's data.
+    count_monitor, label_monitor, controller_monitor : StateMonitor
+        Cumulative spike counts and controller state at every window start.
+    state : list of (group, variable name)
+        What the engine carries from one chunk to the next.
+    initial_state : dict
+        Their values at build time, keyed by :func:`state_key`, in SI units.
+    """
+
+    params: object
+    chunk_size: int
+    net: Network
+    input: object
+    excitatory: object
+    inhibitory: object
+    label: object
+    controller: object
+    pool: object
+    input_hidden: object
+    hidden_label: object
+    stimulus: object
+    sample_labels: object
+    count_monitor: object
+    label_monitor: object
+    controller_monitor: object
+    inhibition: str
+    state: list = field(default_factory=list)
+    initial_state: dict = field(default_factory=dict)
+
+    @property
+    def n_hidden(self) -> int:
+        return self.params.n_hidden
+
+
+def state_key(group, var) -> str:
+    """Name of a state variable in chunk states and checkpoints: ``group.var_unit``.
+
+    Values are in SI base units; the unit is part of the name for dimensioned
+    variables (``excitatory.v_V``), absent for dimensionless ones.
+    """
+    from brian2 import get_unit
+
+    dim = group.variables[var].dim
+    if dim.is_dimensionless:
+        return f"{group.name}.{var}"
+    return f"{group.name}.{var}_{get_unit(dim)!r}"
+
+
+def _plastic_synapses(pre, post, stdp, name, dt, transmit="ge_post += w"):
+    syn = Synapses(
+        pre,
+        post,
+        model=SYM_STDP_MODEL,
+        on_pre=transmit + "\n" + SYM_STDP_ON_PRE,
+        on_post=SYM_STDP_ON_POST,
+        namespace=stdp_namespace(stdp),
+        dt=dt,
+        name=name,
+    )
+    syn.connect()  # all-to-all, pre-major order: synapse k = i * n_post + j
+    return syn
+
+
+def build_network(params, chunk_size, inhibition="pooled", method="exponential_euler",
+                  seed=None, initial_weights=None):
+    """Build the network of Hao et al. (2020) for one parameter variant.
+
+    Parameters
+    ----------
+    params : bioplastic.params.ModelParams
+    chunk_size : int
+        Number of windows (presentations) per run, K.
+    inhibition : {"pooled", "all-to-all"}
+        ``"all-to-all"`` is the literal N_E^2-synapse lateral inhibition;
+        ``"pooled"`` (default) is the exactly equivalent O(N_E) form.
+    method : str
+        Integration method of the membrane equations (see :mod:`bioplastic.neurons`).
+    seed : int, optional
+        Seed of the initial weights (numpy).  The weights are also the first
+        chunk's state, so they are identical on every device.
+    initial_weights : dict, optional
+        ``{"w_input_hidden": (n_input, N_E), "w_hidden_label": (N_E, n_classes)}``.
+
+    Returns
+    -------
+    SymSTDPNetwork
+    """
+    if inhibition not in INHIBITION_MODES:
+        raise ValueError(f"inhibition must be one of {INHIBITION_MODES}, got {inhibition!r}")
+    if int(chunk_size) != chunk_size or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    p = params
+    n_e, n_in, n_lab = p.n_hidden, p.n_input, p.label.n_classes
+    dt = p.input.dt
+    stimulus, sample_labels = make_stimulus(chunk_size, n_in)
+    ctrl = make_controller(p.input, sample_labels, dt)
+    inp = make_input(n_in, p.input, p.stdp_input, stimulus, ctrl, dt)
+    pool = make_pool(p.excitatory, dt=dt) if inhibition == "pooled" else None
+    exc = make_excitatory(n_e, p.excitatory, p.input, p.stdp_input, p.stdp_label,
+                          inhibition=inhibition, pool=pool, dt=dt, method=method)
+    inh = make_inhibitory(n_e, p.inhibitory, dt=dt, method=method)
+    lab = make_label(p.label, p.input, p.stdp_label, ctrl, dt=dt, method=method)
+
+    objects = [ctrl, inp, exc, inh, lab]
+    # static synapses
+    e_to_i = Synapses(exc, inh, on_pre="ge_post += w_ei",
+                      namespace={"w_ei": p.inhibitory.w_ei}, dt=dt, name="hidden_inhibitory")
+    e_to_i.connect(j="i")
+    objects.append(e_to_i)
+    if inhibition == "pooled":
+        i_to_pool = Synapses(inh, pool, on_pre="g_post += w_ie",
+                             namespace={"w_ie": p.inhibitory.w_ie}, dt=dt, name="inhibitory_pool_syn")
+        i_to_pool.connect()
+        i_to_self = Synapses(inh, exc, on_pre="gi_self_post += w_ie",
+                             namespace={"w_ie": p.inhibitory.w_ie}, dt=dt, name="inhibitory_self")
+        i_to_self.connect(j="i")
+        objects += [pool, i_to_pool, i_to_self]
+    else:
+        i_to_e = Synapses(inh, exc, on_pre="gi_post += w_ie",
+                          namespace={"w_ie": p.inhibitory.w_ie}, dt=dt, name="inhibitory_hidden")
+        i_to_e.connect(condition="i != j")
+        objects.append(i_to_e)
+    # the controller counts hidden spikes during presentations
+    counter = Synapses(exc, ctrl, on_pre=f"n_window_post += int({PRESENTING})",
+                       namespace=schedule_namespace(p.input), dt=dt, name="spike_counter")
+    counter.connect()
+    objects.append(counter)
+
+    # plastic pathways and their scaling at the start of every window
+    inp_exc = _plastic_synapses(inp, exc, p.stdp_input, "input_hidden", dt)
+    exc_lab = _plastic_synapses(exc, lab, p.stdp_label, "hidden_label", dt)
+    t_window = p.input.t_window
+    for post, syn in ((exc, inp_exc), (lab, exc_lab)):
+        post.run_regularly(SCALING_NEURON_CODE, dt=t_window, when="start", order=-4,
+                           name=f"{post.name}_scaling")
+        syn.run_regularly(SCALING_SYNAPSE_CODE, dt=t_window, when="start", order=-3,
+                          name=f"{syn.name}_scaling")
+    objects += [inp_exc, exc_lab]
+
+    rng = np.random.default_rng(seed)
+    if initial_weights is None:
+        initial_weights = {
+            "w_input_hidden": rng.uniform(0, p.stdp_input.w_init_max, (n_in, n_e)),
+            "w_hidden_label": rng.uniform(0, p.stdp_label.w_init_max, (n_e, n_lab)),
+        }
+    w_ih = np.asarray(initial_weights["w_input_hidden"], dtype=float)
+    w_hl = np.asarray(initial_weights["w_hidden_label"], dtype=float)
+    if w_ih.shape != (n_in, n_e) or w_hl.shape != (n_e, n_lab):
+        raise ValueError(f"initial weights have shapes {w_ih.shape}, {w_hl.shape}; "
+                         f"expected {(n_in, n_e)} and {(n_e, n_lab)}")
+    ex, ih, lb = p.excitatory, p.inhibitory, p.label
+    initial = {
+        (inp_exc, "w"): w_ih.ravel(), (exc_lab, "w"): w_hl.ravel(),
+        (exc, "v"): np.full(n_e, float(ex.v_rest)), (exc, "ge"): np.zeros(n_e),
+        (exc, "theta"): np.full(n_e, float(ex.theta_init)),
+        (exc, "xpre"): np.zeros(n_e), (exc, "xpost"): np.zeros(n_e),
+        (exc, "wsum"): w_ih.sum(axis=0),
+        (inh, "v"): np.full(n_e, float(ih.v_rest)), (inh, "ge"): np.zeros(n_e),
+        (lab, "v"): np.full(n_lab, float(lb.v_rest)), (lab, "ge"): np.zeros(n_lab),
+        (lab, "xpost"): np.zeros(n_lab), (lab, "wsum"): w_hl.sum(axis=0),
+        (inp, "xpre"): np.zeros(n_in),
+        (ctrl, "intensity"): np.array([float(p.input.intensity_init)]),
+    }
+    if inhibition == "pooled":
+        initial[(pool, "g")] = np.zeros(1)
+        initial[(exc, "gi_self")] = np.zeros(n_e)
+    else:
+        initial[(exc, "gi")] = np.zeros(n_e)
+    for (group, var), values in initial.items():
+        group.variables[var].set_value(values)
+
+    # lean monitors: cumulative counts and the controller, once per window
+    mon_kw = dict(record=True, dt=t_window, when="start", order=-10)
+    count_mon = StateMonitor(exc, "count", name="hidden_counts", **mon_kw)
+    label_mon = StateMonitor(lab, "count", name="label_counts", **mon_kw)
+    ctrl_mon = StateMonitor(ctrl, ["ptr", "intensity"], name="controller_state", **mon_kw)
+    objects += [count_mon, label_mon, ctrl_mon]
+
+    net = Network(*objects)
+    return SymSTDPNetwork(
+        params=p, chunk_size=int(chunk_size), net=net, input=inp, excitatory=exc,
+        inhibitory=inh, label=lab, controller=ctrl, pool=pool, input_hidden=inp_exc,
+        hidden_label=exc_lab, stimulus=stimulus, sample_labels=sample_labels,
+        count_monitor=count_mon, label_monitor=label_mon, controller_monitor=ctrl_mon,
+        inhibition=inhibition, state=list(initial),
+        initial_state={state_key(g, v): np.array(a, copy=True) for (g, v), a in initial.items()},
+    )

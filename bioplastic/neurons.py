@@ -1,0 +1,300 @@
+"""Neuron models of the sym-STDP network: equation strings and group factories.
+
+Conductances ``ge``, ``gi`` are dimensionless (in units of the leak
+conductance), as in the paper and the GeNN code, so synaptic weights are
+dimensionless too.
+
+Integration (``method``): the membrane equations are linear in ``v`` with
+coefficients that depend on the conductances, so ``exponential_euler`` is
+exact for ``v`` over a step at frozen conductances and exact for the
+exponential decays of conductances, traces and theta.  Forward Euler (the GeNN
+code's choice) becomes unstable when ``dt * (1 + ge + gi) / tau_m > 2``, which
+happens at N_E = 6400 where hundreds of inhibitory spikes land in a few ms;
+exponential Euler stays stable there, so it is the default for every group.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import NeuronGroup, Equations
+
+from .plasticity import (
+    POST_TRACE_EQS,
+    POST_TRACE_ON_SPIKE,
+    PRE_TRACE_EQS,
+    PRE_TRACE_ON_SPIKE,
+    SCALING_EQS,
+    post_trace_namespace,
+    pre_trace_namespace,
+)
+from .schedule import PRESENTING, schedule_namespace
+
+__all__ = [
+    "INPUT_EQS",
+    "INPUT_THRESHOLD",
+    "EXCITATORY_EQS",
+    "EXCITATORY_THRESHOLD",
+    "EXCITATORY_RESET",
+    "INHIBITION_ALL_TO_ALL_EQS",
+    "INHIBITION_POOLED_EQS",
+    "INHIBITORY_EQS",
+    "LABEL_EQS",
+    "LABEL_THRESHOLD",
+    "POOL_EQS",
+    "make_input",
+    "make_excitatory",
+    "make_inhibitory",
+    "make_label",
+    "make_pool",
+]
+
+#: Poisson input: base rate of the current sample's pixel times the intensity.
+INPUT_EQS = """
+rate = stimulus(ptr * sample_period, i) * intensity : Hz
+ptr : integer (linked)
+intensity : 1 (linked)
+"""
+#: Checking ``rate > 0`` first skips the random number for blank pixels (most of them).
+INPUT_THRESHOLD = f"rate > 0*Hz and {PRESENTING} and rand() < rate * dt"
+
+#: Conductance-based LIF with adaptive threshold theta (Hao et al. 2020, Eq. 1-3).
+EXCITATORY_EQS = """
+dv/dt = ((v_rest - v) + ge * (E_exc - v) + gi * (E_inh - v)) / tau_m : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+dtheta/dt = -learning * theta / tau_theta : volt
+count : integer                   # spikes during presentations in this chunk
+learning : 1 (shared, constant)   # 1 while training: theta and synapses adapt
+"""
+#: Inhibitory conductance, literal form: every inhibitory spike adds to ``gi``.
+INHIBITION_ALL_TO_ALL_EQS = "dgi/dt = -gi / tau_gi : 1"
+#: Inhibitory conductance, pooled form (exactly equivalent for uniform
+#: all-but-self inhibition): ``gi`` is the population conductance minus the
+#: part due to the neuron's own inhibitory partner.  O(N) instead of O(N^2).
+INHIBITION_POOLED_EQS = """
+gi = gi_pool - gi_self : 1
+dgi_self/dt = -gi_self / tau_gi : 1
+gi_pool : 1 (linked)
+"""
+EXCITATORY_THRESHOLD = "v > v_thresh + theta - theta_offset"
+EXCITATORY_RESET = f"""
+v = v_reset
+theta += learning * theta_plus * theta_ref / abs(theta - theta_ref)
+count += int({PRESENTING})
+"""
+
+INHIBITORY_EQS = """
+dv/dt = ((v_rest - v) + ge * (E_exc - v)) / tau_m : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+"""
+
+#: The population inhibitory conductance of the pooled form (one neuron).
+POOL_EQS = "dg/dt = -g / tau_gi : 1"
+
+#: Label layer: LIF at test time, a Poisson teacher during training.
+LABEL_EQS = """
+dv/dt = ((v_rest - v) + ge * (E_exc - v)) / tau_m : volt
+dge/dt = -ge / tau_ge : 1
+count : integer                   # spikes during presentations in this chunk
+label : integer (linked)          # class of the current sample
+learning : 1 (shared, constant)   # 1 while training: teacher on, E->C plastic
+"""
+LABEL_THRESHOLD = (
+    f"(learning > 0 and i == label and {PRESENTING} and rand() < teacher_rate * dt)"
+    " or (learning == 0 and v > v_thresh)"
+)
+LABEL_RESET = f"""
+v = v_reset
+count += int({PRESENTING})
+"""
+
+
+def _namespace(table, names):
+    return {name: getattr(table, name) for name in names}
+
+
+def make_input(n_input, input_params, stdp_input, stimulus, controller, dt, method="exact", name="input"):
+    """Poisson input group driven by the chunk's :class:`~brian2.TimedArray` data.
+
+    Parameters
+    ----------
+    n_input : int
+    input_params : bioplastic.params.InputParams
+    stdp_input : bioplastic.params.STDPParams
+        The pathway whose presynaptic trace this group carries.
+    stimulus : TimedArray
+        Base rates, from :func:`bioplastic.schedule.make_stimulus`.
+    controller : NeuronGroup
+        From :func:`bioplastic.schedule.make_controller`.
+    dt : Quantity
+    method : str
+    name : str
+
+    Returns
+    -------
+    NeuronGroup
+    """
+    namespace = schedule_namespace(input_params)
+    namespace.update(pre_trace_namespace(stdp_input))
+    namespace["stimulus"] = stimulus
+    group = NeuronGroup(
+        n_input,
+        Equations(INPUT_EQS) + Equations(PRE_TRACE_EQS),
+        threshold=INPUT_THRESHOLD,
+        reset=PRE_TRACE_ON_SPIKE,
+        method=method,
+        namespace=namespace,
+        dt=dt,
+        name=name,
+    )
+    zeros = np.zeros(n_input, dtype=int)
+    group.ptr = _linked(controller, "ptr", zeros)
+    group.intensity = _linked(controller, "intensity", zeros)
+    return group
+
+
+def _linked(group, var, index):
+    from brian2 import linked_var
+
+    return linked_var(group, var, index=index)
+
+
+def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="pooled", pool=None,
+                    dt=None, method="exponential_euler", name="excitatory"):
+    """Excitatory hidden layer with adaptive thresholds and STDP traces.
+
+    Parameters
+    ----------
+    n : int
+        N_E.
+    exc : bioplastic.params.ExcitatoryParams
+    input_params : bioplastic.params.InputParams
+    stdp_input, stdp_label : bioplastic.params.STDPParams
+        The pathway the group is postsynaptic to (input -> hidden, carries
+        ``xpost``, ``wsum``, ``scale``) and presynaptic to (hidden -> label,
+        carries ``xpre``).
+    inhibition : {"pooled", "all-to-all"}
+        Form of the inhibitory conductance, see :data:`INHIBITION_POOLED_EQS`.
+    pool : NeuronGroup, optional
+        The population conductance group, required for ``"pooled"``.
+    dt : Quantity
+    method : str
+    name : str
+
+    Returns
+    -------
+    NeuronGroup
+    """
+    if inhibition == "pooled":
+        inh_eqs = INHIBITION_POOLED_EQS
+        if pool is None:
+            raise ValueError("pooled inhibition needs the pool group")
+    elif inhibition == "all-to-all":
+        inh_eqs = INHIBITION_ALL_TO_ALL_EQS
+    else:
+        raise ValueError(f"inhibition must be 'pooled' or 'all-to-all', got {inhibition!r}")
+    eqs = (Equations(EXCITATORY_EQS) + Equations(inh_eqs) + Equations(POST_TRACE_EQS)
+           + Equations(PRE_TRACE_EQS) + Equations(SCALING_EQS))
+    namespace = _namespace(exc, ["v_rest", "v_reset", "v_thresh", "E_exc", "E_inh", "tau_m",
+                                 "tau_ge", "tau_gi", "theta_offset", "theta_plus",
+                                 "theta_ref", "tau_theta"])
+    namespace.update(schedule_namespace(input_params))
+    namespace.update(post_trace_namespace(stdp_input))
+    namespace.update(pre_trace_namespace(stdp_label))
+    group = NeuronGroup(
+        n,
+        eqs,
+        threshold=EXCITATORY_THRESHOLD,
+        reset="\n".join([EXCITATORY_RESET, POST_TRACE_ON_SPIKE, PRE_TRACE_ON_SPIKE]),
+        refractory=exc.refractory,
+        method=method,
+        namespace=namespace,
+        dt=dt,
+        name=name,
+    )
+    group.v = exc.v_rest
+    group.theta = exc.theta_init
+    group.learning = 1
+    if inhibition == "pooled":
+        group.gi_pool = _linked(pool, "g", np.zeros(n, dtype=int))
+    return group
+
+
+def make_inhibitory(n, inh, dt=None, method="exponential_euler", name="inhibitory"):
+    """Inhibitory LIF neurons, one per excitatory neuron.
+
+    Parameters
+    ----------
+    n : int
+    inh : bioplastic.params.InhibitoryParams
+    dt : Quantity
+    method : str
+    name : str
+
+    Returns
+    -------
+    NeuronGroup
+    """
+    group = NeuronGroup(
+        n,
+        INHIBITORY_EQS,
+        threshold="v > v_thresh",
+        reset="v = v_reset",
+        refractory=inh.refractory,
+        method=method,
+        namespace=_namespace(inh, ["v_rest", "v_reset", "v_thresh", "E_exc", "tau_m", "tau_ge"]),
+        dt=dt,
+        name=name,
+    )
+    group.v = inh.v_rest
+    return group
+
+
+def make_pool(exc, dt=None, name="inhibitory_pool"):
+    """One-neuron group holding the population inhibitory conductance (pooled form).
+
+    It is integrated after the excitatory group (``order=1``) so that the
+    excitatory neurons see the same start-of-step value as in the literal
+    all-to-all form.
+    """
+    return NeuronGroup(1, POOL_EQS, method="exact", namespace={"tau_gi": exc.tau_gi},
+                       dt=dt, name=name, order=1)
+
+
+def make_label(lab, input_params, stdp_label, controller, dt=None, method="exponential_euler",
+               name="label"):
+    """Label layer: Poisson teacher while learning, LIF readout otherwise.
+
+    Parameters
+    ----------
+    lab : bioplastic.params.LabelParams
+    input_params : bioplastic.params.InputParams
+    stdp_label : bioplastic.params.STDPParams
+        The hidden -> label pathway (the group carries ``xpost``, ``wsum``, ``scale``).
+    controller : NeuronGroup
+    dt : Quantity
+    method : str
+    name : str
+
+    Returns
+    -------
+    NeuronGroup
+    """
+    namespace = _namespace(lab, ["v_rest", "v_reset", "v_thresh", "E_exc", "tau_m", "tau_ge",
+                                 "teacher_rate"])
+    namespace.update(schedule_namespace(input_params))
+    namespace.update(post_trace_namespace(stdp_label))
+    group = NeuronGroup(
+        lab.n_classes,
+        Equations(LABEL_EQS) + Equations(POST_TRACE_EQS) + Equations(SCALING_EQS),
+        threshold=LABEL_THRESHOLD,
+        reset="\n".join([LABEL_RESET, POST_TRACE_ON_SPIKE]),
+        refractory=lab.refractory if float(lab.refractory) > 0 else False,
+        method=method,
+        namespace=namespace,
+        dt=dt,
+        name=name,
+    )
+    group.v = lab.v_rest
+    group.learning = 1
+    group.label = _linked(controller, "label", np.zeros(lab.n_classes, dtype=int))
+    return group

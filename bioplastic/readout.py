@@ -1,0 +1,336 @@
+"""Readout: turning spike counts into class predictions, and scoring them.
+
+Two readouts are used throughout :mod:`bioplastic`:
+
+* the **supervised** readout: the prediction is the label-layer neuron that
+  fired most (:func:`supervised_predictions`);
+* the **assignment** readout of Diehl & Cook (2015): every hidden neuron is
+  assigned the class to which it responds most on average
+  (:func:`assign_neurons`), and a sample is classified as the class whose
+  assigned neurons fired most on average (:func:`assignment_predictions`).
+
+Both readouts return ``-1`` for a sample on which the relevant neurons were
+silent; :func:`accuracy` counts ``-1`` as wrong and :func:`confusion_matrix`
+leaves such samples out.  Ties are always broken towards the lowest class
+index, so every function here is deterministic.
+
+This module is pure numpy; it does not import Brian2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "supervised_predictions",
+    "assign_neurons",
+    "assignment_predictions",
+    "accuracy",
+    "confusion_matrix",
+]
+
+
+# --------------------------------------------------------------------------
+# input validation
+# --------------------------------------------------------------------------
+
+def _check_n_classes(n_classes):
+    if isinstance(n_classes, (bool, np.bool_)) or not isinstance(
+        n_classes, (int, np.integer)
+    ):
+        raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be a positive integer, got {n_classes}")
+    return int(n_classes)
+
+
+def _as_counts(x, name, ndim=2):
+    """Return spike counts *x* as a float64 array, after checking them."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "iuf":
+        raise ValueError(
+            f"{name} must be a numeric array of spike counts, got dtype {a.dtype}"
+        )
+    if a.ndim != ndim:
+        raise ValueError(
+            f"{name} must be {ndim}-dimensional, got shape {a.shape} "
+            f"({a.ndim}-dimensional)"
+        )
+    a = a.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if np.any(a < 0):
+        raise ValueError(f"{name} contains negative spike counts")
+    return a
+
+
+def _as_ints(x, name, low, high):
+    """Return *x* as a 1-d int64 array with values in ``[low, high)``."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be an array of integers, got dtype {a.dtype}")
+    if a.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-dimensional, got shape {a.shape} "
+            f"({a.ndim}-dimensional)"
+        )
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+            raise ValueError(f"{name} must contain integer values")
+    a = a.astype(np.int64)
+    bad = (a < low) | (a >= high)
+    if np.any(bad):
+        first = int(a[np.argmax(bad)])
+        raise ValueError(
+            f"{name} must lie in [{low}, {high - 1}]; found {first} "
+            f"({int(bad.sum())} value(s) out of range)"
+        )
+    return a
+
+
+def _check_same_length(a, name_a, b, name_b):
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(
+            f"{name_a} and {name_b} have different numbers of samples: "
+            f"{a.shape[0]} != {b.shape[0]}"
+        )
+
+
+# --------------------------------------------------------------------------
+# readouts
+# --------------------------------------------------------------------------
+
+def supervised_predictions(label_counts):
+    """Predict the class of each sample from the label-layer spike counts.
+
+    Parameters
+    ----------
+    label_counts : array_like, shape (n_samples, n_classes)
+        Spike count of every label neuron on every sample (non-negative).
+
+    Returns
+    -------
+    predictions : ndarray of int64, shape (n_samples,)
+        Index of the label neuron that fired most on each sample, or ``-1``
+        for samples on which no label neuron fired.  Ties are broken towards
+        the **lowest** index among the maxima.
+
+    Raises
+    ------
+    ValueError
+        If *label_counts* is not 2-d, not numeric, or holds negative or
+        non-finite values.
+
+    Examples
+    --------
+    >>> supervised_predictions([[0, 3, 1], [2, 2, 0], [0, 0, 0]])
+    array([ 1,  0, -1])
+    """
+    counts = _as_counts(label_counts, "label_counts", ndim=2)
+    if counts.shape[1] == 0:
+        return np.full(counts.shape[0], -1, dtype=np.int64)
+    pred = np.argmax(counts, axis=1).astype(np.int64)  # first maximum wins
+    pred[counts.max(axis=1) <= 0] = -1
+    return pred
+
+
+def assign_neurons(hidden_counts, labels, n_classes=10):
+    """Assign each hidden neuron to the class it responds to most.
+
+    The response of a neuron to a class is its spike count averaged over the
+    samples of that class (Diehl & Cook, 2015).  Averaging (rather than
+    summing) makes the assignment insensitive to class imbalance.
+
+    Parameters
+    ----------
+    hidden_counts : array_like, shape (n_samples, n_hidden)
+        Spike count of every hidden neuron on every sample (non-negative).
+    labels : array_like of int, shape (n_samples,)
+        True class of every sample, in ``[0, n_classes)``.
+    n_classes : int, optional
+        Number of classes (default 10).
+
+    Returns
+    -------
+    assignments : ndarray of int64, shape (n_hidden,)
+        The assigned class of every hidden neuron, or ``-1`` for neurons that
+        did not fire on any sample.  Classes without samples are never
+        assigned; ties are broken towards the lowest class index.
+
+    Raises
+    ------
+    ValueError
+        On wrong dimensions, negative counts, labels out of range, or
+        mismatched numbers of samples.
+
+    Examples
+    --------
+    >>> counts = [[4, 0, 0], [0, 2, 0], [1, 3, 0]]
+    >>> assign_neurons(counts, [0, 1, 1], n_classes=2)
+    array([ 0,  1, -1])
+    """
+    n_classes = _check_n_classes(n_classes)
+    counts = _as_counts(hidden_counts, "hidden_counts", ndim=2)
+    labels = _as_ints(labels, "labels", 0, n_classes)
+    _check_same_length(counts, "hidden_counts", labels, "labels")
+
+    n_hidden = counts.shape[1]
+    onehot = np.zeros((labels.size, n_classes))
+    onehot[np.arange(labels.size), labels] = 1.0
+    n_per_class = onehot.sum(axis=0)                    # (n_classes,)
+    sums = onehot.T @ counts                            # (n_classes, n_hidden)
+    means = np.full((n_classes, n_hidden), -np.inf)
+    present = n_per_class > 0
+    means[present] = sums[present] / n_per_class[present, None]
+
+    assignments = np.full(n_hidden, -1, dtype=np.int64)
+    fired = counts.sum(axis=0) > 0
+    if np.any(fired):
+        assignments[fired] = np.argmax(means[:, fired], axis=0)
+    return assignments
+
+
+def assignment_predictions(hidden_counts, assignments, n_classes=10):
+    """Predict the class of each sample from assigned hidden neurons.
+
+    The score of a class on a sample is the mean spike count of the hidden
+    neurons assigned to that class (Diehl & Cook, 2015); the prediction is the
+    class with the highest score.  Classes without assigned neurons are
+    ignored (score ``-inf``), and so are unassigned neurons (``-1``).
+
+    Parameters
+    ----------
+    hidden_counts : array_like, shape (n_samples, n_hidden)
+        Spike count of every hidden neuron on every sample (non-negative).
+    assignments : array_like of int, shape (n_hidden,)
+        Class of every hidden neuron in ``[0, n_classes)``, or ``-1`` for an
+        unassigned neuron, as returned by :func:`assign_neurons`.
+    n_classes : int, optional
+        Number of classes (default 10).
+
+    Returns
+    -------
+    predictions : ndarray of int64, shape (n_samples,)
+        Predicted class of every sample, or ``-1`` for samples on which no
+        assigned neuron fired.  Ties are broken towards the lowest class index.
+
+    Raises
+    ------
+    ValueError
+        On wrong dimensions, negative counts, assignments out of range, or if
+        the number of neurons in *hidden_counts* and *assignments* differ.
+
+    Examples
+    --------
+    >>> counts = [[4, 0, 2], [0, 2, 2], [0, 0, 5]]
+    >>> assignment_predictions(counts, [0, 1, -1], n_classes=2)
+    array([ 0,  1, -1])
+    """
+    n_classes = _check_n_classes(n_classes)
+    counts = _as_counts(hidden_counts, "hidden_counts", ndim=2)
+    assignments = _as_ints(assignments, "assignments", -1, n_classes)
+    if counts.shape[1] != assignments.size:
+        raise ValueError(
+            f"hidden_counts has {counts.shape[1]} neurons (columns) but "
+            f"assignments has {assignments.size} entries"
+        )
+
+    assigned = assignments >= 0
+    onehot = np.zeros((assignments.size, n_classes))
+    onehot[np.flatnonzero(assigned), assignments[assigned]] = 1.0
+    n_assigned = onehot.sum(axis=0)                     # (n_classes,)
+    sums = counts @ onehot                              # (n_samples, n_classes)
+    scores = np.full(sums.shape, -np.inf)
+    has = n_assigned > 0
+    scores[:, has] = sums[:, has] / n_assigned[has]
+
+    pred = np.full(counts.shape[0], -1, dtype=np.int64)
+    active = counts[:, assigned].sum(axis=1) > 0
+    if np.any(active):
+        pred[active] = np.argmax(scores[active], axis=1)
+    return pred
+
+
+# --------------------------------------------------------------------------
+# scores
+# --------------------------------------------------------------------------
+
+def accuracy(predictions, labels):
+    """Fraction of samples predicted correctly.
+
+    Parameters
+    ----------
+    predictions : array_like of int, shape (n_samples,)
+        Predicted classes; ``-1`` (no spikes) is allowed and counts as wrong.
+    labels : array_like of int, shape (n_samples,)
+        True classes (non-negative).
+
+    Returns
+    -------
+    float
+        Fraction in ``[0, 1]``.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are not 1-d, have different shapes, are empty, or hold
+        non-integer values, predictions below -1 or negative labels.
+
+    Examples
+    --------
+    >>> accuracy([0, 1, -1, 2], [0, 1, 1, 1])
+    0.5
+    """
+    pred = np.asarray(predictions)
+    true = np.asarray(labels)
+    if pred.shape != true.shape:
+        raise ValueError(
+            f"predictions and labels have different shapes: "
+            f"{pred.shape} != {true.shape}"
+        )
+    pred = _as_ints(pred, "predictions", -1, np.iinfo(np.int64).max)
+    true = _as_ints(true, "labels", 0, np.iinfo(np.int64).max)
+    if pred.size == 0:
+        raise ValueError("accuracy of an empty set of predictions is undefined")
+    return float(np.mean(pred == true))
+
+
+def confusion_matrix(labels, predictions, n_classes=10):
+    """Count how often each true class was predicted as each class.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (n_samples,)
+        True classes, in ``[0, n_classes)``.
+    predictions : array_like of int, shape (n_samples,)
+        Predicted classes, in ``[0, n_classes)`` or ``-1`` (no spikes).
+    n_classes : int, optional
+        Number of classes (default 10).
+
+    Returns
+    -------
+    ndarray of int64, shape (n_classes, n_classes)
+        ``C[i, j]`` is the number of samples of true class ``i`` predicted as
+        class ``j``.  Samples predicted ``-1`` are **not counted**, so a row
+        sums to the number of samples of that class that received a
+        prediction; the silent ones are ``(labels == i).sum() - C[i].sum()``.
+
+    Raises
+    ------
+    ValueError
+        On wrong dimensions, mismatched lengths, or values out of range.
+
+    Examples
+    --------
+    >>> confusion_matrix([0, 0, 1, 1], [0, 1, 1, -1], n_classes=2)
+    array([[1, 1],
+           [0, 1]])
+    """
+    n_classes = _check_n_classes(n_classes)
+    true = _as_ints(labels, "labels", 0, n_classes)
+    pred = _as_ints(predictions, "predictions", -1, n_classes)
+    _check_same_length(true, "labels", pred, "predictions")
+    keep = pred >= 0
+    flat = true[keep] * n_classes + pred[keep]
+    counts = np.bincount(flat, minlength=n_classes * n_classes)
+    return counts.reshape(n_classes, n_classes).astype(np.int64)

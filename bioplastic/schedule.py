@@ -1,0 +1,155 @@
+"""The in-model training schedule: sample pointer, presentation/rest, re-presentation.
+
+The whole schedule of Hao et al. (2020) lives inside the simulation, so that the
+same model compiles to C++ and CUDA and runs a whole chunk of samples without
+Python in the loop:
+
+* time is cut into windows of ``t_present + t_rest``; the phase within a
+  window is computed from the integer time step (exact, no float modulo);
+* a one-neuron *controller* group holds the pointer into the chunk's data
+  (``ptr``), the current input ``intensity``, the number of hidden spikes of
+  the current presentation (``n_window``, counted by a synapse from every
+  hidden neuron) and the current ``label``;
+* on the last time step of each window the controller "spikes"; its reset
+  decides: fewer than ``min_spikes`` hidden spikes (and intensity below the
+  cap) -> show the same sample again with ``intensity + intensity_step``;
+  otherwise -> advance the pointer and go back to ``intensity_init``;
+* at the start of each window the controller reads the label of the sample
+  it points at from a :class:`~brian2.TimedArray`.
+
+The chunk's data (rates of the K samples and their labels) are
+:class:`~brian2.TimedArray` objects indexed by the pointer (``ptr *
+sample_period``), which the engine replaces between chunks (``run_args`` in
+standalone mode).  Nothing here knows about data files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import Hz, NeuronGroup, TimedArray, ms
+
+__all__ = [
+    "PRESENTING",
+    "CONTROLLER_EQS",
+    "CONTROLLER_THRESHOLD",
+    "CONTROLLER_RESET",
+    "CONTROLLER_WINDOW_START",
+    "SAMPLE_PERIOD",
+    "schedule_namespace",
+    "make_stimulus",
+    "make_controller",
+]
+
+#: Boolean expression, true while a sample is presented (not during rest).
+PRESENTING = "(timestep(t, dt) % window_steps) < present_steps"
+
+#: State of the controller (a group of one neuron).
+CONTROLLER_EQS = """
+ptr : integer          # index of the current sample in this chunk's data
+intensity : 1          # input intensity of the current presentation
+n_window : integer     # hidden-layer spikes during the current presentation
+label : integer        # class of the current sample (selects the teacher)
+rng_seed : integer (shared, constant)   # seed of this chunk's random numbers (standalone)
+"""
+
+#: The controller fires on the last time step of every window.
+CONTROLLER_THRESHOLD = "timestep(t, dt) % window_steps == window_steps - 1"
+
+#: End of a window: accept the sample (advance) or show it again, brighter.
+CONTROLLER_RESET = """
+advance = int(n_window >= min_spikes or intensity >= intensity_max)
+ptr += advance
+intensity = advance * intensity_init + (1 - advance) * clip(intensity + intensity_step, 0, intensity_max)
+n_window = 0
+"""
+
+#: Start of a window: look up the label of the sample the pointer points at.
+CONTROLLER_WINDOW_START = "label = int(sample_labels(ptr * sample_period) + 0.5)"
+
+#: Time unit used to index the per-sample TimedArrays with the integer pointer.
+SAMPLE_PERIOD = 1 * ms
+
+
+def schedule_namespace(input_params) -> dict:
+    """Constants the schedule expressions refer to.
+
+    Parameters
+    ----------
+    input_params : bioplastic.params.InputParams
+
+    Returns
+    -------
+    dict
+    """
+    return {
+        "window_steps": input_params.window_steps,
+        "present_steps": input_params.present_steps,
+        "min_spikes": int(input_params.min_spikes),
+        "intensity_init": float(input_params.intensity_init),
+        "intensity_step": float(input_params.intensity_step),
+        "intensity_max": float(input_params.intensity_max),
+        "sample_period": SAMPLE_PERIOD,
+    }
+
+
+def make_stimulus(chunk_size: int, n_input: int):
+    """The per-chunk data holders: input rates (Hz) and labels, indexed by sample.
+
+    Parameters
+    ----------
+    chunk_size : int
+        Number of samples (and windows) per chunk, K.
+    n_input : int
+        Number of input neurons.
+
+    Returns
+    -------
+    stimulus, sample_labels : TimedArray
+        ``stimulus(ptr * SAMPLE_PERIOD, i)`` is the base rate of input ``i``
+        for sample ``ptr`` (to be multiplied by the intensity);
+        ``sample_labels(ptr * SAMPLE_PERIOD)`` its label.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    stimulus = TimedArray(
+        np.zeros((chunk_size, n_input)) * Hz, dt=SAMPLE_PERIOD, name="stimulus"
+    )
+    sample_labels = TimedArray(np.zeros(chunk_size), dt=SAMPLE_PERIOD, name="sample_labels")
+    return stimulus, sample_labels
+
+
+def make_controller(input_params, sample_labels, dt, name="controller") -> NeuronGroup:
+    """The one-neuron group that runs the schedule.
+
+    Parameters
+    ----------
+    input_params : bioplastic.params.InputParams
+    sample_labels : TimedArray
+        From :func:`make_stimulus`.
+    dt : Quantity
+        Simulation time step.
+    name : str
+
+    Returns
+    -------
+    NeuronGroup
+    """
+    namespace = schedule_namespace(input_params)
+    namespace["sample_labels"] = sample_labels
+    ctrl = NeuronGroup(
+        1,
+        CONTROLLER_EQS,
+        threshold=CONTROLLER_THRESHOLD,
+        reset=CONTROLLER_RESET,
+        namespace=namespace,
+        dt=dt,
+        name=name,
+        # decide after every other group has thresholded this step
+        order=10,
+    )
+    ctrl.intensity = input_params.intensity_init
+    ctrl.run_regularly(
+        CONTROLLER_WINDOW_START, dt=input_params.t_window, when="start", order=-5,
+        name=f"{name}_window_start",
+    )
+    return ctrl

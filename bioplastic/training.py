@@ -1,0 +1,196 @@
+"""Training and evaluation phases over an :class:`~bioplastic.engine.Engine`, chunk by chunk.
+
+Python runs once per chunk of K windows, never per sample: it slices the next
+samples' rates and labels, calls :meth:`Engine.run_chunk`, and books the
+windows the model reports.  Which windows completed a sample (and which were
+re-presentations) is decided inside the model by the controller
+(:mod:`bioplastic.schedule`); this module only reads the pointer sequence.
+
+A phase over ``n`` samples starts each chunk at the first sample not yet
+completed.  When fewer than K samples remain, the chunk is padded with blank
+samples (zero rates, label -1: no input, no teacher); their windows are
+ignored.  During idle padded windows nothing spikes, so weights do not change;
+only theta's slow decay goes on (factor ``exp(-t_window / tau_theta)``, about
+0.99992 per window at tau_theta = 6000 s).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["PhaseChunk", "pixel_rates", "iterate_phase", "run_phase", "PhaseResult"]
+
+
+def pixel_rates(images, input_params) -> np.ndarray:
+    """Base Poisson rates (Hz, before the intensity factor) of flattened images.
+
+    Parameters
+    ----------
+    images : ndarray, (n, 28, 28) or (n, 784)
+        Pixel values (uint8 or float, e.g. mean-normalised Fashion-MNIST).
+    input_params : bioplastic.params.InputParams
+
+    Returns
+    -------
+    ndarray, float (n, n_pixels), in Hz
+    """
+    from brian2 import Hz
+
+    images = np.asarray(images)
+    if images.ndim < 2:
+        raise ValueError(f"images must have shape (n, ...), got {images.shape}")
+    flat = images.reshape(images.shape[0], -1).astype(float)
+    if np.any(flat < 0) or not np.all(np.isfinite(flat)):
+        raise ValueError("pixel values must be finite and non-negative")
+    return flat * float(input_params.rate_per_pixel / Hz)
+
+
+@dataclass
+class PhaseChunk:
+    """Samples completed by one chunk.
+
+    Attributes
+    ----------
+    sample : ndarray of int
+        Indices (into the phase's sample arrays) of the completed samples.
+    hidden_counts, label_counts : ndarray of int
+        Spike counts of each completed sample's final (accepted) presentation.
+    n_presentations : ndarray of int
+        Presentations each sample needed (1 = accepted at once).
+    intensity : ndarray
+        Intensity of the accepted presentation.
+    n_windows : int
+        Windows the chunk simulated (K).
+    position : int
+        First sample not completed after this chunk.
+    wall_seconds : float
+    """
+
+    sample: np.ndarray
+    hidden_counts: np.ndarray
+    label_counts: np.ndarray
+    n_presentations: np.ndarray
+    intensity: np.ndarray
+    n_windows: int
+    position: int
+    wall_seconds: float
+
+
+def iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, start=0,
+                  carried_presentations=0):
+    """Run a phase chunk by chunk, yielding ``(state, PhaseChunk)`` after each chunk.
+
+    Parameters
+    ----------
+    engine : bioplastic.engine.Engine
+    state : dict
+        State to start from (not modified).
+    rates_hz : ndarray, (n, n_input)
+        From :func:`pixel_rates`.
+    labels : ndarray of int, (n,)
+    learning : bool
+    seed_of_chunk : callable
+        ``seed_of_chunk(i)`` gives the seed of the i-th chunk of this phase.
+    start : int
+        First sample (for resuming a phase).
+    carried_presentations : int
+        Presentations the sample at ``start`` already had (resuming).
+
+    Yields
+    ------
+    state : dict
+    chunk : PhaseChunk
+    """
+    from .network import state_key
+
+    K = engine.chunk_size
+    n = len(labels)
+    if start == 0:
+        # a phase starts at the initial intensity (padding windows of a previous
+        # phase may have left it raised)
+        state = dict(state)
+        key = state_key(engine.model.controller, "intensity")
+        state[key] = np.full_like(state[key], engine.params.input.intensity_init)
+    if rates_hz.shape[0] != n:
+        raise ValueError("rates and labels differ in length")
+    pos = int(start)
+    carry = int(carried_presentations)
+    i_chunk = 0
+    n_input = rates_hz.shape[1]
+    while pos < n:
+        n_valid = min(K, n - pos)
+        rates = np.zeros((K, n_input))
+        rates[:n_valid] = rates_hz[pos:pos + n_valid]
+        lab = np.full(K, -1, dtype=np.int64)
+        lab[:n_valid] = labels[pos:pos + n_valid]
+        state, res = engine.run_chunk(state, rates, lab, learning, seed_of_chunk(i_chunk))
+        valid = res.ptr < n_valid
+        shown = np.bincount(res.ptr[valid], minlength=n_valid)[:n_valid]
+        shown[0] += carry
+        done = res.accepted & valid
+        local = res.ptr[done]
+        n_done = min(res.ptr_end, n_valid)
+        carry = int(shown[n_done]) if n_done < n_valid else 0
+        chunk = PhaseChunk(
+            sample=pos + local,
+            hidden_counts=res.hidden_counts[done],
+            label_counts=res.label_counts[done],
+            n_presentations=shown[local],
+            intensity=res.intensity[done],
+            n_windows=K,
+            position=pos + n_done,
+            wall_seconds=res.wall_seconds,
+        )
+        pos += n_done
+        i_chunk += 1
+        yield state, chunk
+
+
+@dataclass
+class PhaseResult:
+    """Per-sample results of a whole phase (all arrays ordered by sample)."""
+
+    hidden_counts: np.ndarray
+    label_counts: np.ndarray
+    n_presentations: np.ndarray
+    intensity: np.ndarray
+    n_windows: int
+    wall_seconds: float
+
+
+def run_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, progress=None):
+    """Run a whole phase and collect per-sample counts.
+
+    Parameters
+    ----------
+    engine, state, rates_hz, labels, learning, seed_of_chunk
+        As for :func:`iterate_phase`.
+    progress : callable, optional
+        Called as ``progress(done, total, samples_per_second)`` after each chunk.
+
+    Returns
+    -------
+    state : dict
+    result : PhaseResult
+    """
+    n = len(labels)
+    n_e = engine.params.n_hidden
+    n_lab = engine.params.label.n_classes
+    hidden = np.zeros((n, n_e), dtype=np.uint16)
+    label = np.zeros((n, n_lab), dtype=np.uint16)
+    pres = np.zeros(n, dtype=np.int64)
+    inten = np.zeros(n)
+    windows = 0
+    t0 = time.perf_counter()
+    for state, ch in iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk):
+        hidden[ch.sample] = np.minimum(ch.hidden_counts, 65535)
+        label[ch.sample] = np.minimum(ch.label_counts, 65535)
+        pres[ch.sample] = ch.n_presentations
+        inten[ch.sample] = ch.intensity
+        windows += ch.n_windows
+        if progress is not None:
+            progress(ch.position, n, ch.position / max(time.perf_counter() - t0, 1e-9))
+    return state, PhaseResult(hidden, label, pres, inten, windows, time.perf_counter() - t0)

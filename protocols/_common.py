@@ -1,0 +1,64 @@
+"""Command line shared by the supervised protocols (kept free of heavy imports)."""
+
+import argparse
+import sys
+
+
+def _count(text):
+    """A positive sample count, or 'all'."""
+    if text == "all":
+        return None
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer or 'all'")
+    return value
+
+
+def parser(dataset, default_hidden, default_train, default_test, description):
+    p = argparse.ArgumentParser(description=description,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--n-hidden", type=int, default=default_hidden,
+                   help="N_E, excitatory (and inhibitory) hidden neurons; the paper's sizes are 100, 400, 1600, 6400")
+    p.add_argument("--epochs", type=int, default=1, help="passes over the training samples")
+    p.add_argument("--n-train", type=_count, default=default_train,
+                   help="training samples per epoch, or 'all' (the whole training split minus validation)")
+    p.add_argument("--n-test", type=_count, default=default_test, help="test samples, or 'all' (10000)")
+    p.add_argument("--n-validation", type=int, default=0,
+                   help="training samples held out as a validation split (for tuning)")
+    p.add_argument("--device", choices=["runtime", "cpp_standalone", "cuda_standalone"],
+                   default="cpp_standalone")
+    p.add_argument("--threads", type=int, default=1, help="OpenMP threads (cpp_standalone)")
+    p.add_argument("--float32", action="store_true", help="single precision")
+    p.add_argument("--chunk-size", type=int, default=250,
+                   help="presentation windows per compiled run (Python runs once per chunk)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="run directory (default: runs/<dataset>-<N_E>-seed<seed>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding mnist/ and fashion-mnist/ (else $BIOPLASTIC_DATA, else the user cache)")
+    p.add_argument("--inhibition", choices=["pooled", "all-to-all"], default="pooled",
+                   help="lateral inhibition: exact O(N) pooled form or literal N^2 synapses")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(dataset=dataset)
+    return p
+
+
+def main(dataset, default_hidden, default_train, default_test, description, argv=None):
+    args = parser(dataset, default_hidden, default_train, default_test, description).parse_args(argv)
+    out = args.out or f"runs/{dataset}-{args.n_hidden}-seed{args.seed}"
+    # heavy imports only after parsing, so --help is fast
+    from bioplastic.datasets import DataError
+    from bioplastic.experiment import ExperimentConfig, run_supervised
+    from bioplastic.runs import RunError
+
+    cfg = ExperimentConfig(
+        dataset=dataset, n_hidden=args.n_hidden, epochs=args.epochs, n_train=args.n_train,
+        n_test=args.n_test, n_validation=args.n_validation, device=args.device,
+        threads=args.threads, float32=args.float32, chunk_size=args.chunk_size, seed=args.seed,
+        out=out, data_dir=args.data_dir, inhibition=args.inhibition, verbose=not args.quiet)
+    try:
+        run_supervised(cfg, resume=args.resume)
+    except (DataError, RunError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
