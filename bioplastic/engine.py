@@ -118,10 +118,16 @@ class Engine:
         :func:`default_build_root`.
     verbose : bool
         Print build progress.
+    runtime_target : {"cython", "numpy"}
+        Code generation target of the runtime device ("numpy" needs no compiler).
+    cuda_options : dict, optional
+        Passed to :func:`bioplastic.cuda.configure` (e.g. ``compute_capability``).
     """
 
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
-                 inhibition="pooled", seed=0, build_dir=None, verbose=True, cuda_options=None):
+                 inhibition="pooled", seed=0, build_dir=None, verbose=True, cuda_options=None,
+                 runtime_target="cython"):
+        self.runtime_target = runtime_target
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         if int(threads) != threads or threads < 1:
@@ -181,7 +187,7 @@ class Engine:
         prefs.core.default_float_dtype = np.float32 if self.float32 else np.float64
         if self.device_name == "runtime":
             set_device("runtime")
-            prefs.codegen.target = "cython"
+            prefs.codegen.target = self.runtime_target
             self.build_dir = None
             return
         if build_dir is None:

@@ -1,0 +1,229 @@
+"""Each mechanism of the model against its analytic expectation (runtime, numpy target)."""
+
+import numpy as np
+import pytest
+from brian2 import Hz, NeuronGroup, Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, second
+from brian2.units.fundamentalunits import DimensionMismatchError
+
+from bioplastic import plasticity
+from bioplastic.engine import Engine
+from bioplastic.network import build_network, state_key
+from bioplastic.params import (ExcitatoryParams, InputParams, LabelParams, STDPParams,
+                               model_params)
+
+
+def _pairing(delta_t, nu=0.01, tau=20 * ms, inc=0.1):
+    """One pre and one post spike at lag delta_t (post - pre); returns the weight change."""
+    t0 = 50 * ms
+    t_pre, t_post = (t0, t0 + delta_t)
+    eqs_pre = "tspike : second\n" + plasticity.PRE_TRACE_EQS
+    eqs_post = "tspike : second\nlearning : 1 (shared)\n" + plasticity.POST_TRACE_EQS + plasticity.SCALING_EQS
+    pre = NeuronGroup(1, eqs_pre, threshold="abs(t - tspike) < dt/2", reset=plasticity.PRE_TRACE_ON_SPIKE,
+                      method="exact", namespace={"tau_xpre": tau, "increment_xpre": inc})
+    post = NeuronGroup(1, eqs_post, threshold="abs(t - tspike) < dt/2", reset=plasticity.POST_TRACE_ON_SPIKE,
+                       method="exact", namespace={"tau_xpost": tau, "increment_xpost": inc})
+    pre.tspike, post.tspike, post.learning = t_pre, t_post, 1
+    syn = Synapses(pre, post, plasticity.SYM_STDP_MODEL, on_pre=plasticity.SYM_STDP_ON_PRE,
+                   on_post=plasticity.SYM_STDP_ON_POST, namespace={"nu": nu, "w_max": 1.0})
+    syn.connect()
+    syn.w = 0.5
+    post.wsum = 0.5
+    net = Network(pre, post, syn)
+    net.run(t0 + abs(delta_t) + 20 * ms)
+    assert post.wsum[0] == pytest.approx(syn.w[0], abs=1e-12)  # the tracked sum follows
+    return syn.w[0] - 0.5
+
+
+def test_stdp_window_is_symmetric_and_exponential():
+    nu, tau, inc = 0.01, 20 * ms, 0.1
+    for lag in (5, 10, 20):
+        dw_plus = _pairing(lag * ms, nu, tau, inc)
+        dw_minus = _pairing(-lag * ms, nu, tau, inc)
+        expected = nu * inc * np.exp(-lag / 20.0)
+        assert dw_plus > 0 and dw_minus > 0, "both orders potentiate"
+        assert dw_plus == pytest.approx(dw_minus, rel=0.03)
+        # trace sampled one step before/after the exact lag: within dt/tau = 2.5 %
+        assert dw_plus == pytest.approx(expected, rel=0.03)
+        assert dw_minus == pytest.approx(expected, rel=0.03)
+
+
+def _det_params(n_hidden=4, **input_kw):
+    """Parameters whose Poisson sources fire deterministically (rate * dt >= 1)."""
+    p = model_params("mnist", n_hidden)
+    return p.replace(input=InputParams(**input_kw) if input_kw else p.input,
+                     label=LabelParams(teacher_rate=4000 * Hz))
+
+
+def _engine(p, K, **kw):
+    return Engine(p, device="runtime", chunk_size=K, seed=0, verbose=False, runtime_target="numpy", **kw)
+
+
+def test_poisson_input_rates_match_pixel_over_8_times_intensity():
+    p = model_params("mnist", 3)
+    K = 2
+    eng = _engine(p, K)
+    mon = SpikeMonitor(eng.model.input)
+    eng.model.net.add(mon)
+    image = np.zeros((K, 784))
+    image[:, :392] = 255.0
+    image[:, 392:] = 96.0
+    rates = image * float(p.input.rate_per_pixel / Hz)
+    state = eng.initial_state()
+    _, res = eng.run_chunk(state, rates, np.zeros(K, int), learning=False, seed=1)
+    counts = np.bincount(mon.i[:], minlength=784)
+    t_on = K * float(p.input.t_present / second)  # spikes only during presentations
+    for sl, pixel in ((slice(0, 392), 255.0), (slice(392, 784), 96.0)):
+        intensity = res.intensity[0]
+        expected = pixel / 8.0 * intensity * t_on
+        mean = counts[sl].mean()
+        # mean of 392 Poisson counts: standard error sqrt(expected / 392)
+        assert abs(mean - expected) < 5 * np.sqrt(expected / 392), (pixel, mean, expected)
+    # no input spike during rest periods
+    t = mon.t[:] / ms % float(p.input.t_window / ms)
+    assert np.all(t < float(p.input.t_present / ms))
+
+
+def test_representation_exactly_when_fewer_than_min_spikes():
+    p = model_params("mnist", 10)
+    K = 12
+    eng = _engine(p, K)
+    images = np.zeros((K, 784))
+    images[0] = 255.0  # a bright sample: many hidden spikes, accepted at once
+    images[2:] = 255.0
+    images[1, :3] = 40.0  # a faint sample: re-presented with rising intensity
+    rates = images * float(p.input.rate_per_pixel / Hz)
+    state = eng.initial_state()
+    _, res = eng.run_chunk(state, rates, np.arange(K) % 10, learning=False, seed=2)
+    n = res.hidden_counts.sum(axis=1)
+    expect_accept = (n >= p.input.min_spikes) | (res.intensity >= p.input.intensity_max)
+    assert np.array_equal(res.accepted, expect_accept)
+    assert (~res.accepted).any(), "the faint sample must have been shown again"
+    # each repetition raises the intensity by one step, acceptance resets it
+    for w in range(K - 1):
+        if res.accepted[w]:
+            assert res.intensity[w + 1] == p.input.intensity_init
+        else:
+            assert res.intensity[w + 1] == res.intensity[w] + p.input.intensity_step
+            assert res.ptr[w + 1] == res.ptr[w]
+
+
+def test_scaling_holds_every_column_sum_at_target_after_each_sample():
+    p = model_params("mnist", 6)
+    K = 4
+    eng = _engine(p, K)
+    m = eng.model
+    # record weights right after the scaling step of every window
+    mon_in = StateMonitor(m.input_hidden, "w", record=True, dt=p.input.t_window, when="start", order=-2)
+    mon_lab = StateMonitor(m.hidden_label, "w", record=True, dt=p.input.t_window, when="start", order=-2)
+    m.net.add(mon_in, mon_lab)
+    from bioplastic.datasets import load_mnist
+    from conftest import data_dir
+
+    if data_dir() is None:
+        pytest.skip("MNIST data not found")
+    x, y = load_mnist("train", data_dir=data_dir())
+    rates = x[:K].reshape(K, -1) * float(p.input.rate_per_pixel / Hz)
+    state, res = eng.run_chunk(eng.initial_state(), rates, y[:K], learning=True, seed=3)
+    w_in = mon_in.w[:].reshape(784, 6, -1)
+    w_lab = mon_lab.w[:].reshape(6, 10, -1)
+    np.testing.assert_allclose(w_in.sum(axis=0), p.stdp_input.w_total, rtol=1e-9)
+    np.testing.assert_allclose(w_lab.sum(axis=0), p.stdp_label.w_total, rtol=1e-9)
+    # the weights did learn in between (otherwise the test says nothing)
+    assert not np.allclose(w_in[..., 0], w_in[..., -1])
+    # the tracked sums equal the real sums at the end of the chunk
+    w_end = state[state_key(m.input_hidden, "w")].reshape(784, 6)
+    np.testing.assert_allclose(state[state_key(m.excitatory, "wsum")], w_end.sum(axis=0), rtol=1e-9)
+
+
+def test_theta_grows_per_spike_and_decays_with_tau_theta():
+    from bioplastic.neurons import make_excitatory, make_pool
+    from bioplastic.params import InputParams
+
+    exc_p = ExcitatoryParams(tau_theta=200 * ms, theta_plus=0.07 * mV)
+    stdp = STDPParams(nu=0.0, w_max=1.0, w_init_max=0.3, w_total=1.0)
+    g = make_excitatory(1, exc_p, InputParams(), stdp, stdp, inhibition="all-to-all",
+                        dt=0.5 * ms, method="exponential_euler")
+    net = Network(g)
+    decay = np.exp(-0.5 / 200.0)  # one step of 0.5 ms at tau_theta = 200 ms
+    ref, plus = float(exc_p.theta_ref), float(exc_p.theta_plus)
+    for _ in range(3):
+        net.run(3 * ms)  # past the refractory period
+        theta0 = float(g.theta[0])
+        g.v = 10 * mV  # far above threshold: spikes on the next step
+        net.run(0.5 * ms)
+        before = theta0 * decay  # theta decays in the step, then the spike adds
+        expected = plus * ref / abs(before - ref)
+        assert float(g.theta[0]) - before == pytest.approx(expected, rel=1e-6)
+    # the increment shrinks as theta grows: at theta = 30 mV it is half of theta_plus
+    net.run(3 * ms)
+    g.theta = 30 * mV
+    g.v = 10 * mV
+    net.run(0.5 * ms)
+    assert float(g.theta[0]) - 0.030 * decay == pytest.approx(plus * ref / (0.030 * decay - ref), rel=1e-6)
+    assert plus * ref / (0.030 * decay - ref) < 0.51 * plus
+    # decay with tau_theta
+    th = float(g.theta[0])
+    net.run(200 * ms)
+    assert float(g.theta[0]) == pytest.approx(th * np.exp(-1.0), rel=1e-3)
+    # frozen when not learning
+    g.learning = 0
+    th = float(g.theta[0])
+    g.v = 10 * mV
+    net.run(10 * ms)
+    assert float(g.theta[0]) == th
+
+
+def _deterministic_run(device, inhibition="pooled", build_dir=None, learning=True):
+    p = _det_params(n_hidden=8)
+    K = 3
+    kw = dict(build_dir=build_dir) if device != "runtime" else dict(runtime_target="numpy")
+    eng = Engine(p, device=device, chunk_size=K, seed=5, verbose=False, inhibition=inhibition, **kw)
+    rng = np.random.default_rng(0)
+    # rates of 2 kHz+ fire every step: no randomness anywhere in the network
+    images = (rng.random((K, 784)) < 0.05) * 255.0
+    rates = images * 8.0 * float(p.input.rate_per_pixel / Hz) * 8 / 2  # 4080 Hz at intensity 2
+    state, res = eng.run_chunk(eng.initial_state(), rates, np.array([1, 2, 3]), learning, seed=1)
+    state2, res2 = eng.run_chunk(state, rates[::-1].copy(), np.array([4, 5, 6]), learning, seed=2)
+    return eng, state2, (res, res2)
+
+
+def test_pooled_inhibition_equals_all_to_all():
+    e1, s1, r1 = _deterministic_run("runtime", "pooled")
+    e2, s2, r2 = _deterministic_run("runtime", "all-to-all")
+    for a, b in zip(r1, r2):
+        assert np.array_equal(a.hidden_counts, b.hidden_counts)
+        assert np.array_equal(a.label_counts, b.label_counts)
+        assert a.hidden_counts.sum() > 0
+    k1, k2 = state_key(e1.model.input_hidden, "w"), state_key(e2.model.input_hidden, "w")
+    np.testing.assert_allclose(s1[k1], s2[k2], rtol=1e-9)
+    kv = state_key(e1.model.excitatory, "v")
+    np.testing.assert_allclose(s1[kv], s2[kv], rtol=1e-7)
+
+
+def test_bad_parameters_give_clear_errors():
+    with pytest.raises(DimensionMismatchError, match="tau_m"):
+        ExcitatoryParams(tau_m=5 * mV)
+    with pytest.raises(ValueError, match="positive"):
+        ExcitatoryParams(tau_m=-5 * ms)
+    with pytest.raises(ValueError, match="multiple of dt"):
+        InputParams(t_present=350.2 * ms)
+    with pytest.raises(ValueError, match="dataset"):
+        model_params("cifar", 100)
+    with pytest.raises(ValueError, match="n_hidden"):
+        model_params("mnist", 0)
+    with pytest.raises(ValueError, match="w_init_max"):
+        STDPParams(nu=0.1, w_max=1.0, w_init_max=2.0, w_total=1.0)
+    with pytest.raises(ValueError, match="inhibition"):
+        build_network(model_params("mnist", 2), 2, inhibition="none")
+
+
+def test_engine_rejects_bad_chunk_input():
+    p = model_params("mnist", 2)
+    eng = _engine(p, 2)
+    st = eng.initial_state()
+    with pytest.raises(ValueError, match="shape"):
+        eng.run_chunk(st, np.zeros((3, 784)), np.zeros(2, int), True, 0)
+    with pytest.raises(ValueError, match="non-negative"):
+        eng.run_chunk(st, -np.ones((2, 784)), np.zeros(2, int), True, 0)
+    with pytest.raises(ValueError, match="device"):
+        Engine(p, device="gpu")

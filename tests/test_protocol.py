@@ -1,0 +1,112 @@
+"""The protocol end to end: learning, the run directory, resume, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT, data_dir, requires_data
+
+PROTOCOL = str(ROOT / "protocols" / "supervised_mnist.py")
+pytestmark = [pytest.mark.standalone, requires_data]
+
+
+def _run(args, **kw):
+    return subprocess.run([sys.executable, PROTOCOL, *args], capture_output=True, text=True,
+                          timeout=900, **kw)
+
+
+def test_small_network_learns_mnist_clearly_above_chance(tiny_run):
+    from bioplastic.runs import load_run
+
+    run = load_run(tiny_run)
+    m = run.metrics
+    # 600 training samples, 200 held-out test samples; chance is 0.10
+    assert m["test_accuracy_supervised"] > 0.3, m
+    assert m["test_accuracy_assignment"] > 0.3, m
+    assert m["n_test"] == 200 and m["n_train"] == 600
+    # the per-sample table agrees with the metrics
+    t = run.test_samples
+    assert (t.pred_supervised == t.label).mean() == pytest.approx(m["test_accuracy_supervised"])
+    assert (t.n_presentations >= 1).all()
+    rec = run.record
+    assert rec["seed"] == 3 and rec["device"] == "cpp_standalone"
+    assert rec["params"]["excitatory"]["tau_m"] == "100. ms"
+    assert rec["versions"]["brian2"]
+    # weights stay within bounds, theta grew for neurons that fired
+    w = run.weights["w_input_hidden"]
+    assert w.min() >= 0 and w.max() <= 1.0
+    assert (run.weights["theta_mV"] > 20).any()
+    assert run.training is not None and len(run.training) >= 3
+
+
+def test_make_figures_on_a_real_run(tiny_run, tmp_path):
+    import importlib.util
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, run_dir)
+    spec = importlib.util.spec_from_file_location("make_figures", ROOT / "analysis" / "make_figures.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main([str(run_dir), "--max-points", "150"]) == 0
+    analysis = json.loads((run_dir / "analysis.json").read_text())
+    assert "clustering_increases" in analysis
+    assert any(p.suffix == ".png" and p.stat().st_size > 0 for p in (run_dir / "figures").iterdir())
+
+
+def test_existing_run_is_not_overwritten_and_resume_checks_options(tiny_run, tmp_path):
+    r = _run(["--out", str(tiny_run), "--n-hidden", "40", "--data-dir", str(data_dir())])
+    assert r.returncode == 2 and "--resume" in r.stderr
+    r = _run(["--out", str(tiny_run), "--n-hidden", "41", "--n-train", "600", "--n-test", "200",
+              "--chunk-size", "100", "--seed", "3", "--resume", "--data-dir", str(data_dir())])
+    assert r.returncode == 2 and "n_hidden" in r.stderr
+
+
+def test_missing_data_gives_clear_error(tmp_path):
+    env = dict(os.environ, BIOPLASTIC_DATA=str(tmp_path / "nowhere"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    r = _run(["--out", str(tmp_path / "run"), "--n-train", "10", "--n-test", "10"], env=env)
+    assert r.returncode == 2
+    assert "nowhere" in r.stderr and "BIOPLASTIC_DATA" in r.stderr
+
+
+def test_impossible_options_give_clear_errors(tmp_path):
+    r = _run(["--out", str(tmp_path / "r"), "--n-train", "-5"])
+    assert r.returncode == 2 and "n-train" in r.stderr
+    r = _run(["--out", str(tmp_path / "r"), "--n-hidden", "0", "--data-dir", str(data_dir())])
+    assert r.returncode == 2 and "n_hidden" in r.stderr
+    (tmp_path / "file").write_text("x")
+    r = _run(["--out", str(tmp_path / "file" / "run"), "--data-dir", str(data_dir())])
+    assert r.returncode == 2
+
+
+def test_kill_and_resume(tmp_path, tiny_run):
+    """SIGKILL in the middle of training loses at most a chunk; --resume finishes the run."""
+    out = tmp_path / "run"
+    args = ["--n-hidden", "30", "--n-train", "400", "--n-test", "50", "--chunk-size", "100",
+            "--seed", "4", "--out", str(out), "--data-dir", str(data_dir())]
+    proc = subprocess.Popen([sys.executable, PROTOCOL, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    ckpt = out / "checkpoint" / "checkpoint.npz"
+    deadline = time.time() + 600
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert ckpt.exists(), proc.stdout.read() if proc.poll() is not None else "no checkpoint"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "metrics.json").exists()
+    rows_before = len(pd.read_csv(out / "training.csv"))
+    r = _run(args + ["--resume"])
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "resuming" in r.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_train"] == 400  # every sample learned exactly once
+    training = pd.read_csv(out / "training.csv")
+    assert len(training) >= rows_before and training.samples_seen.iloc[-1] == 400
+    assert np.all(np.diff(training.samples_seen) > 0)
