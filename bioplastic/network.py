@@ -129,7 +129,8 @@ def build_network(params, chunk_size, inhibition="pooled", method="exponential_e
         ``"all-to-all"`` is the literal N_E^2-synapse lateral inhibition;
         ``"pooled"`` (default) is the exactly equivalent O(N_E) form.
     method : str
-        Integration method of the membrane equations (see :mod:`bioplastic.neurons`).
+        Integration method of the excitatory and label membrane equations (see
+        :mod:`bioplastic.neurons`; the inhibitory group always uses Euler).
     seed : int, optional
         Seed of the initial weights (numpy).  The weights are also the first
         chunk's state, so they are identical on every device.
@@ -153,7 +154,7 @@ def build_network(params, chunk_size, inhibition="pooled", method="exponential_e
     pool = make_pool(p.excitatory, dt=dt) if inhibition == "pooled" else None
     exc = make_excitatory(n_e, p.excitatory, p.input, p.stdp_input, p.stdp_label,
                           inhibition=inhibition, pool=pool, dt=dt, method=method)
-    inh = make_inhibitory(n_e, p.inhibitory, dt=dt, method=method)
+    inh = make_inhibitory(n_e, p.inhibitory, dt=dt)
     lab = make_label(p.label, p.input, p.stdp_label, ctrl, dt=dt, method=method)
 
     objects = [ctrl, inp, exc, inh, lab]

@@ -10,7 +10,12 @@ exact for ``v`` over a step at frozen conductances and exact for the
 exponential decays of conductances, traces and theta.  Forward Euler (the GeNN
 code's choice) becomes unstable when ``dt * (1 + ge + gi) / tau_m > 2``, which
 happens at N_E = 6400 where hundreds of inhibitory spikes land in a few ms;
-exponential Euler stays stable there, so it is the default for every group.
+exponential Euler stays stable there, so it is the default of the excitatory
+and label groups.  The inhibitory neurons use forward Euler, as the GeNN code
+does: their only input is their excitatory partner (w_ei = 10.4, tau_ge = 1 ms,
+at most one spike per 2 ms refractory period), so ``ge < 10.4 / (1 - e^-2) < 12``
+and ``dt * (1 + ge) / tau_m < 0.65``: stable, and it saves an ``exp`` per neuron
+and step (the inhibitory state update was 13 % of a training step).
 """
 
 from __future__ import annotations
@@ -219,7 +224,7 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
     return group
 
 
-def make_inhibitory(n, inh, dt=None, method="exponential_euler", name="inhibitory"):
+def make_inhibitory(n, inh, dt=None, method="euler", name="inhibitory"):
     """Inhibitory LIF neurons, one per excitatory neuron.
 
     Parameters
