@@ -116,7 +116,7 @@ def _plastic_synapses(pre, post, stdp, name, dt, transmit="ge_post += w"):
     return syn
 
 
-def build_network(params, chunk_size, inhibition="pooled", method="exponential_euler",
+def build_network(params, chunk_size, inhibition="pooled", method=None,
                   seed=None, initial_weights=None):
     """Build the network of Hao et al. (2020) for one parameter variant.
 
@@ -128,9 +128,10 @@ def build_network(params, chunk_size, inhibition="pooled", method="exponential_e
     inhibition : {"pooled", "all-to-all"}
         ``"all-to-all"`` is the literal N_E^2-synapse lateral inhibition;
         ``"pooled"`` (default) is the exactly equivalent O(N_E) form.
-    method : str
-        Integration method of the excitatory and label membrane equations (see
-        :mod:`bioplastic.neurons`; the inhibitory group always uses Euler).
+    method : str, optional
+        Integration method of the hidden groups; default ``params.method``
+        (see :mod:`bioplastic.neurons`).  The label layer always uses
+        exponential Euler.
     seed : int, optional
         Seed of the initial weights (numpy).  The weights are also the first
         chunk's state, so they are identical on every device.
@@ -146,16 +147,17 @@ def build_network(params, chunk_size, inhibition="pooled", method="exponential_e
     if int(chunk_size) != chunk_size or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     p = params
+    method = method or p.method
     n_e, n_in, n_lab = p.n_hidden, p.n_input, p.label.n_classes
     dt = p.input.dt
     stimulus, sample_labels = make_stimulus(chunk_size, n_in)
     ctrl = make_controller(p.input, sample_labels, dt)
     inp = make_input(n_in, p.input, p.stdp_input, stimulus, ctrl, dt)
-    pool = make_pool(p.excitatory, dt=dt) if inhibition == "pooled" else None
+    pool = make_pool(p.excitatory, dt=dt, method=method) if inhibition == "pooled" else None
     exc = make_excitatory(n_e, p.excitatory, p.input, p.stdp_input, p.stdp_label,
                           inhibition=inhibition, pool=pool, dt=dt, method=method)
-    inh = make_inhibitory(n_e, p.inhibitory, dt=dt)
-    lab = make_label(p.label, p.input, p.stdp_label, ctrl, dt=dt, method=method)
+    inh = make_inhibitory(n_e, p.inhibitory, dt=dt, method=method)
+    lab = make_label(p.label, p.input, p.stdp_label, ctrl, dt=dt)
 
     objects = [ctrl, inp, exc, inh, lab]
     # static synapses

@@ -4,18 +4,28 @@ Conductances ``ge``, ``gi`` are dimensionless (in units of the leak
 conductance), as in the paper and the GeNN code, so synaptic weights are
 dimensionless too.
 
-Integration (``method``): the membrane equations are linear in ``v`` with
-coefficients that depend on the conductances, so ``exponential_euler`` is
-exact for ``v`` over a step at frozen conductances and exact for the
-exponential decays of conductances, traces and theta.  Forward Euler (the GeNN
-code's choice) becomes unstable when ``dt * (1 + ge + gi) / tau_m > 2``, which
-happens at N_E = 6400 where hundreds of inhibitory spikes land in a few ms;
-exponential Euler stays stable there, so it is the default of the excitatory
-and label groups.  The inhibitory neurons use forward Euler, as the GeNN code
-does: their only input is their excitatory partner (w_ei = 10.4, tau_ge = 1 ms,
-at most one spike per 2 ms refractory period), so ``ge < 10.4 / (1 - e^-2) < 12``
-and ``dt * (1 + ge) / tau_m < 0.65``: stable, and it saves an ``exp`` per neuron
-and step (the inhibitory state update was 13 % of a training step).
+Integration (``method``, :attr:`bioplastic.params.ModelParams.method`).  The
+membrane equations are linear in ``v`` with coefficients that depend on the
+conductances.
+
+* ``"euler"`` is the GeNN code's scheme: forward Euler for ``v`` (with the GeNN
+  floor ``v >= E_inh``, :data:`EXCITATORY_FLOOR`) and exact exponential decay of
+  the conductances.  To get exact decays from Brian2's Euler integrator, each
+  linear decay's time constant is replaced, for this method only, by its
+  step equivalent ``dt / (1 - exp(-dt / tau))`` (:func:`step_equivalent_tau`),
+  so that one Euler step multiplies by exactly ``exp(-dt / tau)``; the same is
+  done for the traces and theta.  The equation strings are the same for every
+  method.
+* ``"exponential_euler"`` is exact for ``v`` over a step at frozen
+  conductances and stays stable when ``dt * (1 + ge + gi) / tau_m > 2``, where
+  forward Euler diverges; this happens at N_E = 6400, where hundreds of
+  inhibitory spikes land within a few ms.  It costs an ``exp`` per neuron and
+  step: 3x slower training steps at N_E = 400 (15.5 vs 5.0 ms per sample,
+  measured with cpp_standalone on one core).
+
+The variants use ``"euler"`` below N_E = 6400 and ``"exponential_euler"`` at
+6400.  The label layer (10 neurons, inputs of weight up to 40) always uses
+exponential Euler.
 """
 
 from __future__ import annotations
@@ -40,6 +50,8 @@ __all__ = [
     "EXCITATORY_EQS",
     "EXCITATORY_THRESHOLD",
     "EXCITATORY_RESET",
+    "EXCITATORY_FLOOR",
+    "INPUT_WINDOW_START",
     "INHIBITION_ALL_TO_ALL_EQS",
     "INHIBITION_POOLED_EQS",
     "INHIBITORY_EQS",
@@ -51,14 +63,18 @@ __all__ = [
     "make_inhibitory",
     "make_label",
     "make_pool",
+    "step_equivalent_tau",
 ]
 
 #: Poisson input: base rate of the current sample's pixel times the intensity.
 INPUT_EQS = """
-rate = stimulus(ptr * sample_period, i) * intensity : Hz
+rate : Hz              # set at the start of every window (INPUT_WINDOW_START)
 ptr : integer (linked)
 intensity : 1 (linked)
 """
+#: Looked up once per window, not every step (the TimedArray index costs two
+#: divisions per neuron and step: 8 % of a training step at N_E = 400).
+INPUT_WINDOW_START = "rate = stimulus(ptr * sample_period, i) * intensity"
 #: Checking ``rate > 0`` first skips the random number for blank pixels (most of them).
 INPUT_THRESHOLD = f"rate > 0*Hz and {PRESENTING} and rand() < rate * dt"
 
@@ -81,6 +97,8 @@ dgi_self/dt = -gi_self / tau_gi : 1
 gi_pool : 1 (linked)
 """
 EXCITATORY_THRESHOLD = "v > v_thresh + theta - theta_offset"
+#: Floor of the excitatory potential at the inhibitory reversal potential (GeNN code).
+EXCITATORY_FLOOR = "v = clip(v, E_inh, inf * volt)"
 EXCITATORY_RESET = f"""
 v = v_reset
 theta += learning * theta_plus * theta_ref / abs(theta - theta_ref)
@@ -115,6 +133,33 @@ count += int({PRESENTING})
 
 def _namespace(table, names):
     return {name: getattr(table, name) for name in names}
+
+
+def step_equivalent_tau(tau, dt):
+    """Time constant whose forward-Euler step decays by exactly ``exp(-dt / tau)``.
+
+    Parameters
+    ----------
+    tau, dt : Quantity
+
+    Returns
+    -------
+    Quantity
+        ``dt / (1 - exp(-dt / tau))`` (slightly larger than ``tau + dt / 2``).
+    """
+    return dt / (1 - np.exp(-float(dt / tau)))
+
+
+#: Time constants of linear decays, replaced by their step equivalents under Euler.
+DECAY_CONSTANTS = ("tau_ge", "tau_gi", "tau_xpre", "tau_xpost", "tau_theta")
+
+
+def _integration_namespace(namespace, method, dt):
+    if method == "euler":
+        for key in DECAY_CONSTANTS:
+            if key in namespace:
+                namespace[key] = step_equivalent_tau(namespace[key], dt)
+    return namespace
 
 
 def make_input(n_input, input_params, stdp_input, stimulus, controller, dt, method="exact", name="input"):
@@ -154,6 +199,9 @@ def make_input(n_input, input_params, stdp_input, stimulus, controller, dt, meth
     zeros = np.zeros(n_input, dtype=int)
     group.ptr = _linked(controller, "ptr", zeros)
     group.intensity = _linked(controller, "intensity", zeros)
+    # after the controller has set the label (order -5) at the window start
+    group.run_regularly(INPUT_WINDOW_START, dt=input_params.t_window, when="start", order=-4,
+                        name=f"{name}_window_start")
     return group
 
 
@@ -205,6 +253,7 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
     namespace.update(schedule_namespace(input_params))
     namespace.update(post_trace_namespace(stdp_input))
     namespace.update(pre_trace_namespace(stdp_label))
+    _integration_namespace(namespace, method, dt)
     group = NeuronGroup(
         n,
         eqs,
@@ -216,6 +265,7 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
         dt=dt,
         name=name,
     )
+    group.run_regularly(EXCITATORY_FLOOR, when="groups", order=1, name=f"{name}_floor")
     group.v = exc.v_rest
     group.theta = exc.theta_init
     group.learning = 1
@@ -224,7 +274,7 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
     return group
 
 
-def make_inhibitory(n, inh, dt=None, method="euler", name="inhibitory"):
+def make_inhibitory(n, inh, dt=None, method="exponential_euler", name="inhibitory"):
     """Inhibitory LIF neurons, one per excitatory neuron.
 
     Parameters
@@ -246,7 +296,8 @@ def make_inhibitory(n, inh, dt=None, method="euler", name="inhibitory"):
         reset="v = v_reset",
         refractory=inh.refractory,
         method=method,
-        namespace=_namespace(inh, ["v_rest", "v_reset", "v_thresh", "E_exc", "tau_m", "tau_ge"]),
+        namespace=_integration_namespace(
+            _namespace(inh, ["v_rest", "v_reset", "v_thresh", "E_exc", "tau_m", "tau_ge"]), method, dt),
         dt=dt,
         name=name,
     )
@@ -254,14 +305,16 @@ def make_inhibitory(n, inh, dt=None, method="euler", name="inhibitory"):
     return group
 
 
-def make_pool(exc, dt=None, name="inhibitory_pool"):
+def make_pool(exc, dt=None, method="exponential_euler", name="inhibitory_pool"):
     """One-neuron group holding the population inhibitory conductance (pooled form).
 
     It is integrated after the excitatory group (``order=1``) so that the
     excitatory neurons see the same start-of-step value as in the literal
-    all-to-all form.
+    all-to-all form.  ``method`` must be the excitatory group's, so that both
+    parts of ``gi`` decay by the same factor.
     """
-    return NeuronGroup(1, POOL_EQS, method="exact", namespace={"tau_gi": exc.tau_gi},
+    return NeuronGroup(1, POOL_EQS, method=method,
+                       namespace=_integration_namespace({"tau_gi": exc.tau_gi}, method, dt),
                        dt=dt, name=name, order=1)
 
 

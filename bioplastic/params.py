@@ -306,6 +306,10 @@ class ModelParams:
     input, excitatory, inhibitory, label : the tables above.
     stdp_input : the input -> hidden pathway (P -> E).
     stdp_label : the hidden -> label pathway (E -> C).
+    method : integration method of the hidden (excitatory and inhibitory)
+        groups, see :mod:`bioplastic.neurons`.  "euler" (the GeNN code's
+        scheme: Euler for v, exact decays) below N_E = 6400;
+        "exponential_euler" at N_E = 6400, where Euler was measured to blow up.
     """
 
     dataset: str
@@ -317,8 +321,11 @@ class ModelParams:
     excitatory: ExcitatoryParams = field(default_factory=ExcitatoryParams)
     inhibitory: InhibitoryParams = field(default_factory=InhibitoryParams)
     label: LabelParams = field(default_factory=LabelParams)
+    method: str = "euler"
 
     def __post_init__(self):
+        if self.method not in ("euler", "exponential_euler"):
+            raise ValueError(f"method must be 'euler' or 'exponential_euler', got {self.method!r}")
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
         if int(self.n_hidden) != self.n_hidden or self.n_hidden < 1:
@@ -376,6 +383,7 @@ def model_params(dataset: str = "mnist", n_hidden: int = 100) -> ModelParams:
     return ModelParams(
         dataset=dataset,
         n_hidden=n_hidden,
+        method="exponential_euler" if n_hidden >= 6400 else "euler",
         excitatory=ExcitatoryParams(
             theta_plus=theta_plus * mV, tau_theta=tau_theta * ms, v_thresh=v_thresh * mV
         ),

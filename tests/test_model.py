@@ -227,3 +227,19 @@ def test_engine_rejects_bad_chunk_input():
         eng.run_chunk(st, -np.ones((2, 784)), np.zeros(2, int), True, 0)
     with pytest.raises(ValueError, match="device"):
         Engine(p, device="gpu")
+
+
+def test_euler_scheme_decays_conductances_exactly():
+    """Under "euler" the conductances decay by exactly exp(-dt/tau) per step (GeNN's scheme)."""
+    from bioplastic.neurons import make_excitatory
+    from bioplastic.params import InputParams
+
+    exc_p = ExcitatoryParams()
+    stdp = STDPParams(nu=0.0, w_max=1.0, w_init_max=0.3, w_total=1.0)
+    g = make_excitatory(1, exc_p, InputParams(), stdp, stdp, inhibition="all-to-all",
+                        dt=0.5 * ms, method="euler")
+    g.ge, g.gi, g.xpost, g.v = 1.0, 1.0, 1.0, -80 * mV
+    Network(g).run(5 * ms)  # 10 steps
+    assert g.ge[0] == pytest.approx(np.exp(-5.0 / 1.0), rel=1e-9)
+    assert g.gi[0] == pytest.approx(np.exp(-5.0 / 2.0), rel=1e-9)
+    assert g.xpost[0] == pytest.approx(np.exp(-5.0 / 20.0), rel=1e-9)
