@@ -4,7 +4,8 @@
 ``protocols/supervised_fashion_mnist.py`` call.  It writes a run directory
 (``docs/run_format.rst``): ``run.json`` first, then after every training chunk
 an atomic ``checkpoint/checkpoint.npz`` (state, position, seed, metrics so
-far) and ``training.csv``, and at the end ``weights.npz``, ``test_counts.npz``,
+far), the chunk's training responses ``train_counts/chunk_NNNNNN.npz`` and
+``training.csv``, and at the end ``weights.npz``, ``test_counts.npz``,
 ``test_samples.csv`` and ``metrics.json``.  ``resume=True`` continues from
 the last checkpoint: a run killed in the middle of a chunk loses at most that
 chunk.
@@ -27,6 +28,8 @@ from . import readout, runs
 __all__ = ["ExperimentConfig", "run_supervised"]
 
 CHECKPOINT = Path("checkpoint") / "checkpoint.npz"
+#: Per-chunk training responses (hidden and label counts of every sample learned).
+TRAIN_COUNTS = Path("train_counts")
 
 
 @dataclass(frozen=True)
@@ -124,13 +127,30 @@ def _phase_seed(run_seed, tag, epoch, base):
     return lambda i: chunk_seed(run_seed * 1000003 + tag * 1009 + epoch, base + i)
 
 
-def _save_checkpoint(out, state, progress, assign_counts, assign_labels):
+def _save_checkpoint(out, state, progress):
     arrays = {f"state/{k}": v for k, v in state.items()}
-    arrays["assign_counts"] = assign_counts
-    arrays["assign_labels"] = assign_labels
     arrays["progress_json"] = np.array(json.dumps(progress))
     (out / CHECKPOINT).parent.mkdir(exist_ok=True)
-    runs.save_npz(out / CHECKPOINT, **arrays)
+    runs.save_npz(out / CHECKPOINT, compress=False, **arrays)
+
+
+def _chunk_counts_path(out, chunk):
+    return out / TRAIN_COUNTS / f"chunk_{chunk:06d}.npz"
+
+
+def _recent_training_counts(out, n_chunks, n_assign, n_hidden):
+    """The last ``n_assign`` training responses, read back from the per-chunk files."""
+    counts, labels, total = [], [], 0
+    for chunk in range(n_chunks - 1, -1, -1):
+        if total >= n_assign:
+            break
+        d = runs.load_npz(_chunk_counts_path(out, chunk))
+        counts.insert(0, d["hidden_counts"])
+        labels.insert(0, d["labels"].astype(np.int64))
+        total += len(d["labels"])
+    if not counts:
+        return np.zeros((0, n_hidden), dtype=np.uint16), np.zeros(0, dtype=np.int64)
+    return np.vstack(counts)[-n_assign:], np.concatenate(labels)[-n_assign:]
 
 
 def _load_checkpoint(out):
@@ -143,7 +163,7 @@ def _load_checkpoint(out):
     except Exception as err:  # corrupt: say so rather than start over silently
         raise runs.RunError(f"checkpoint {path} is unreadable ({err}); remove it to start over") from err
     state = {k[len("state/"):]: v for k, v in arrays.items() if k.startswith("state/")}
-    return state, progress, arrays["assign_counts"], arrays["assign_labels"]
+    return state, progress
 
 
 def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) -> dict:
@@ -230,10 +250,11 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
         progress = {"epoch": 0, "position": 0, "carried": 0, "chunk": 0, "samples_seen": 0,
                     "windows": 0, "train_seconds": 0.0, "training_rows": [], "snapshots": [],
                     "done": False}
-        assign_counts = np.zeros((0, cfg.n_hidden), dtype=np.uint16)
-        assign_labels = np.zeros(0, dtype=np.int64)
+        tally = readout.RollingAssignment(cfg.n_hidden, params.label.n_classes, n_assign)
     else:
-        state, progress, assign_counts, assign_labels = ckpt
+        state, progress = ckpt
+        tally = readout.RollingAssignment(cfg.n_hidden, params.label.n_classes, n_assign)
+        tally.add(*_recent_training_counts(out, progress["chunk"], n_assign, cfg.n_hidden))
         _log(cfg, f"[bioplastic] resuming at epoch {progress['epoch'] + 1}, sample "
                   f"{progress['position']} ({progress['samples_seen']} samples learned)")
     snapshots = {}
@@ -257,14 +278,20 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
                                        start=progress["position"], carried_presentations=progress["carried"]):
             t_chunk = ch.wall_seconds
             # running training accuracy: predict each sample before it is learned
-            if len(assign_labels):
-                assign = readout.assign_neurons(assign_counts, assign_labels, params.label.n_classes)
+            if len(tally):
+                assign = tally.assignments()
                 pred = readout.assignment_predictions(ch.hidden_counts, assign, params.label.n_classes)
                 acc = readout.accuracy(pred, labels[ch.sample]) if len(pred) else float("nan")
             else:
                 acc = float("nan")
-            assign_counts = np.vstack([assign_counts, np.minimum(ch.hidden_counts, 65535).astype(np.uint16)])[-n_assign:]
-            assign_labels = np.concatenate([assign_labels, labels[ch.sample]])[-n_assign:]
+            counts16 = np.minimum(ch.hidden_counts, 65535).astype(np.uint16)
+            tally.add(counts16, labels[ch.sample])
+            (out / TRAIN_COUNTS).mkdir(exist_ok=True)
+            runs.save_npz(_chunk_counts_path(out, progress["chunk"]), epoch=epoch,
+                          sample_index=order[ch.sample], labels=labels[ch.sample].astype(np.uint8),
+                          hidden_counts=counts16,
+                          label_counts=np.minimum(ch.label_counts, 65535).astype(np.uint16),
+                          n_presentations=ch.n_presentations)
             progress["samples_seen"] += len(ch.sample)
             progress["windows"] += ch.n_windows
             progress["train_seconds"] += t_chunk
@@ -286,7 +313,7 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
                 _add_snapshot(snapshots, state, engine, seen)
                 progress["snapshots"].append(seen)
                 runs.save_npz(snap_path, **snapshots)
-            _save_checkpoint(out, state, progress, assign_counts, assign_labels)
+            _save_checkpoint(out, state, progress)
             runs.save_table(out / "training.csv", pd.DataFrame(progress["training_rows"]))
             rate = (ch.position - seen0) / max(time.perf_counter() - t_epoch, 1e-9)
             eta = (len(labels) - ch.position) / rate if rate > 0 else float("nan")
@@ -305,7 +332,7 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
         progress=(lambda d, n, r: _log(cfg, f"[test] {d}/{n}  {r:.1f} samples/s")))
     test_seconds = time.perf_counter() - t_test
     n_cls = params.label.n_classes
-    assignments = readout.assign_neurons(assign_counts, assign_labels, n_cls)
+    assignments = tally.assignments()
     pred_sup = readout.supervised_predictions(test.label_counts)
     pred_asg = readout.assignment_predictions(test.hidden_counts, assignments, n_cls)
     acc_sup = readout.accuracy(pred_sup, y_test)

@@ -24,6 +24,7 @@ import numpy as np
 __all__ = [
     "supervised_predictions",
     "assign_neurons",
+    "RollingAssignment",
     "assignment_predictions",
     "accuracy",
     "confusion_matrix",
@@ -174,20 +175,74 @@ def assign_neurons(hidden_counts, labels, n_classes=10):
     labels = _as_ints(labels, "labels", 0, n_classes)
     _check_same_length(counts, "hidden_counts", labels, "labels")
 
-    n_hidden = counts.shape[1]
     onehot = np.zeros((labels.size, n_classes))
     onehot[np.arange(labels.size), labels] = 1.0
-    n_per_class = onehot.sum(axis=0)                    # (n_classes,)
-    sums = onehot.T @ counts                            # (n_classes, n_hidden)
+    return _assign_from_sums(onehot.T @ counts, onehot.sum(axis=0))
+
+
+def _assign_from_sums(sums, n_per_class):
+    """Assignments from per-class response sums (n_classes, n_hidden) and class sizes."""
+    n_classes, n_hidden = sums.shape
     means = np.full((n_classes, n_hidden), -np.inf)
     present = n_per_class > 0
     means[present] = sums[present] / n_per_class[present, None]
-
     assignments = np.full(n_hidden, -1, dtype=np.int64)
-    fired = counts.sum(axis=0) > 0
+    fired = sums.sum(axis=0) > 0
     if np.any(fired):
         assignments[fired] = np.argmax(means[:, fired], axis=0)
     return assignments
+
+
+class RollingAssignment:
+    """Neuron assignments over the last ``window`` training responses, updated incrementally.
+
+    Equivalent to :func:`assign_neurons` on the last ``window`` rows added,
+    at a cost per :meth:`add` proportional to the rows added (not to the
+    window), so that a training loop can predict every chunk with the
+    assignments known before it.
+
+    Parameters
+    ----------
+    n_hidden : int
+    n_classes : int
+    window : int
+        Number of most recent samples that count.
+    """
+
+    def __init__(self, n_hidden, n_classes=10, window=60000):
+        self.n_classes = _check_n_classes(n_classes)
+        if window < 1:
+            raise ValueError("window must be positive")
+        self.window = int(window)
+        self.counts = np.zeros((0, int(n_hidden)), dtype=np.uint16)
+        self.labels = np.zeros(0, dtype=np.int64)
+        self._sums = np.zeros((self.n_classes, int(n_hidden)))
+        self._n = np.zeros(self.n_classes)
+
+    def _tally(self, counts, labels, sign):
+        np.add.at(self._sums, labels, sign * counts.astype(float))
+        self._n += sign * np.bincount(labels, minlength=self.n_classes)
+
+    def add(self, hidden_counts, labels):
+        """Add responses (n, n_hidden) of samples with ``labels``; forget the oldest beyond the window."""
+        counts = np.asarray(hidden_counts)
+        labels = _as_ints(labels, "labels", 0, self.n_classes)
+        _check_same_length(counts, "hidden_counts", labels, "labels")
+        self._tally(counts, labels, +1)
+        self.counts = np.vstack([self.counts, np.minimum(counts, 65535).astype(np.uint16)])
+        self.labels = np.concatenate([self.labels, labels])
+        excess = len(self.labels) - self.window
+        if excess > 0:
+            self._tally(self.counts[:excess], self.labels[:excess], -1)
+            self.counts = self.counts[excess:]
+            self.labels = self.labels[excess:]
+
+    def __len__(self):
+        return len(self.labels)
+
+    def assignments(self):
+        """Current assignments, as :func:`assign_neurons` would give (-1: never fired)."""
+        return _assign_from_sums(self._sums, self._n)
 
 
 def assignment_predictions(hidden_counts, assignments, n_classes=10):

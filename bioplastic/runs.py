@@ -260,13 +260,16 @@ def read_json(path):
         return json.load(f)
 
 
-def save_npz(path, **arrays):
-    """Save arrays to a compressed ``.npz`` file at *path*, atomically.
+def save_npz(path, compress=True, **arrays):
+    """Save arrays to a (by default compressed) ``.npz`` file at *path*, atomically.
 
     Parameters
     ----------
     path : str or path-like
         Destination file (written exactly there; no ``.npz`` is appended).
+    compress : bool
+        Compress (smaller) or not (much faster for large float arrays, e.g.
+        checkpoints written after every chunk).
     **arrays : array_like
         The arrays, by name.  Object arrays are refused (they would need
         pickling to load).
@@ -284,7 +287,7 @@ def save_npz(path, **arrays):
                             "store without pickling")
         converted[name] = a
     with _atomic_file(path) as f:
-        np.savez_compressed(f, **converted)
+        (np.savez_compressed if compress else np.savez)(f, **converted)
     return Path(path)
 
 

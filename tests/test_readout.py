@@ -224,3 +224,19 @@ def test_readout_does_not_import_brian2():
     code = ("import sys, bioplastic.readout, bioplastic.runs; "
             "assert 'brian2' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_rolling_assignment_equals_assign_neurons_on_the_window():
+    from bioplastic.readout import RollingAssignment
+
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(1.0, (500, 30)) * (rng.random(30) < 0.8)
+    labels = rng.integers(0, 10, 500)
+    tally = RollingAssignment(30, 10, window=180)
+    for start in range(0, 500, 70):
+        tally.add(counts[start:start + 70], labels[start:start + 70])
+        end = min(start + 70, 500)
+        lo = max(0, end - 180)
+        expected = assign_neurons(counts[lo:end], labels[lo:end])
+        assert np.array_equal(tally.assignments(), expected)
+        assert len(tally) == end - lo
