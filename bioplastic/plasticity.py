@@ -59,7 +59,7 @@ scale : 1   # factor applied to them at the start of the window
 """
 #: Run by the postsynaptic group at the start of every window (before the synapses).
 SCALING_NEURON_CODE = """
-scale = 1 + learning * (w_total / clip(wsum, 1e-12, 1e300) - 1)
+scale = 1 + learning * (w_total / clip(wsum, 1e-12, inf) - 1)
 wsum = wsum * scale
 """
 #: Run by the plastic synapses right after :data:`SCALING_NEURON_CODE`.

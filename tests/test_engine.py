@@ -55,3 +55,17 @@ def test_chunks_get_fresh_random_numbers_and_seeds_reproduce(tmp_path):
                   build_dir=tmp_path / "build")
     _, d = eng2.run_chunk(eng2.initial_state(), rates, np.array([0, 1, 2]), True, seed=chunk_seed(0, 0))
     assert np.array_equal(a.hidden_counts, d.hidden_counts)
+
+
+def test_float32_build_runs_in_single_precision(tmp_path):
+    from bioplastic.params import model_params
+
+    p = model_params("mnist", 10)
+    eng = Engine(p, device="cpp_standalone", chunk_size=4, float32=True, seed=0, verbose=False,
+                 build_dir=tmp_path / "build")
+    rates = np.zeros((4, 784))
+    rates[:, 200:400] = 60.0
+    state, res = eng.run_chunk(eng.initial_state(), rates, np.array([1, 2, 3, 4]), True, seed=5)
+    assert state[state_key(eng.model.input_hidden, "w")].dtype == np.float32
+    assert res.hidden_counts.sum() > 0 and res.label_counts.sum() > 0
+    assert np.all(np.isfinite(state[state_key(eng.model.excitatory, "v")]))
