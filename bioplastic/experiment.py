@@ -377,10 +377,59 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
         "threads": cfg.threads,
     }
     runs.write_json(out / "metrics.json", metrics)
+    engine.close()
+    try:
+        record_raster(params, state, x_test[0], int(y_test[0]), out / "raster.npz", cfg)
+    except Exception as err:  # a figure aid: never lose a finished run over it
+        _log(cfg, f"[bioplastic] could not record the raster ({err})")
     _log(cfg, f"[bioplastic] test accuracy: supervised {acc_sup:.4f}, assignment {acc_asg:.4f} "
               f"({len(y_test)} samples); results in {out}")
-    engine.close()
     return metrics
+
+
+def record_raster(params, state, image, label, path, cfg=None):
+    """Record every spike of one test presentation (learning off) into ``raster.npz``.
+
+    Runs one window of the trained network in Brian2's runtime mode (numpy
+    target, no compilation) with spike monitors on all four layers, starting
+    from the trained ``state``.  The spike times are relative to stimulus onset.
+
+    Parameters
+    ----------
+    params : bioplastic.params.ModelParams
+    state : dict
+        Chunk state (e.g. from the checkpoint) with the trained weights and theta.
+    image : ndarray (28, 28)
+    label : int
+    path : path of the ``.npz`` to write
+    cfg : ExperimentConfig, optional (for the seed and progress output)
+    """
+    from brian2 import SpikeMonitor, ms
+    from brian2.devices import reinit_and_delete
+
+    from .engine import Engine
+    from .training import pixel_rates
+
+    reinit_and_delete()
+    seed = cfg.seed if cfg is not None else 0
+    eng = Engine(params, device="runtime", chunk_size=1, seed=seed, verbose=False,
+                 inhibition=cfg.inhibition if cfg is not None else "pooled", runtime_target="numpy")
+    m = eng.model
+    layers = {"input": m.input, "hidden": m.excitatory, "inhibitory": m.inhibitory, "label": m.label}
+    monitors = {name: SpikeMonitor(group, record=True) for name, group in layers.items()}
+    m.net.add(*monitors.values())
+    run_state = {k: np.asarray(state[k]) for k in eng.initial_state()}
+    eng.run_chunk(run_state, pixel_rates(np.asarray(image)[None], params.input), np.array([label]),
+                  learning=False, seed=seed)
+    arrays = {}
+    for name, mon in monitors.items():
+        arrays[f"{name}_i"] = np.asarray(mon.i[:], dtype=np.int64)
+        arrays[f"{name}_t_ms"] = np.asarray(mon.t[:] / ms, dtype=float)
+    arrays.update(label=np.int64(label), sample_index=np.int64(0),
+                  t_present_ms=np.float64(params.input.t_present / ms),
+                  t_rest_ms=np.float64(params.input.t_rest / ms))
+    runs.save_npz(path, **arrays)
+    reinit_and_delete()
 
 
 def _add_snapshot(snapshots, state, engine, seen):
