@@ -54,6 +54,9 @@ class ExperimentConfig:
         assignments (GeNN code: the last 60000).
     snapshots : number of weight snapshots kept over training.
     inhibition : "pooled" (default) or "all-to-all".
+    overrides : pairs ("table.field", "value with unit"), e.g.
+        ``(("label.teacher_rate", "100*Hz"),)``, applied to the variant's
+        parameters (see :func:`bioplastic.params.with_overrides`).
     """
 
     dataset: str = "mnist"
@@ -72,6 +75,7 @@ class ExperimentConfig:
     n_assign: int = 60000
     snapshots: int = 8
     inhibition: str = "pooled"
+    overrides: tuple = ()
     verbose: bool = True
 
 
@@ -184,13 +188,13 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
         The metrics written to ``metrics.json``.
     """
     from .engine import Engine
-    from .params import model_params, params_as_strings
+    from .params import model_params, params_as_strings, with_overrides
 
     _validate(cfg)
     t_start = time.perf_counter()
     out = Path(cfg.out)
     runs.check_writable(out)
-    params = model_params(cfg.dataset, cfg.n_hidden)
+    params = with_overrides(model_params(cfg.dataset, cfg.n_hidden), dict(cfg.overrides))
     record_path = out / "run.json"
     ckpt = None
     if resume:
@@ -323,6 +327,26 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
             if progress["epoch"] != epoch:
                 break
 
+    # ---------------------------------------------------------------- validation
+    n_cls = params.label.n_classes
+    assignments = tally.assignments()
+    validation = {}
+    if len(val_idx):
+        _log(cfg, f"[bioplastic] validating on {len(val_idx)} held-out training samples")
+        _, val = run_phase(engine, state, pixel_rates(x_train[val_idx], params.input),
+                           y_train[val_idx].astype(np.int64), False, _phase_seed(cfg.seed, 3, 0, 0))
+        y_val = y_train[val_idx]
+        validation = {
+            "validation_accuracy_supervised": readout.accuracy(
+                readout.supervised_predictions(val.label_counts), y_val),
+            "validation_accuracy_assignment": readout.accuracy(
+                readout.assignment_predictions(val.hidden_counts, assignments, n_cls), y_val),
+            "n_validation": int(len(val_idx)),
+        }
+        _log(cfg, f"[bioplastic] validation accuracy: supervised "
+                  f"{validation['validation_accuracy_supervised']:.4f}, assignment "
+                  f"{validation['validation_accuracy_assignment']:.4f}")
+
     # ---------------------------------------------------------------- test
     _log(cfg, f"[bioplastic] testing on {len(y_test)} samples")
     t_test = time.perf_counter()
@@ -331,8 +355,6 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
         engine, state, pixel_rates(x_test, params.input), y_test.astype(np.int64), False, seeds,
         progress=(lambda d, n, r: _log(cfg, f"[test] {d}/{n}  {r:.1f} samples/s")))
     test_seconds = time.perf_counter() - t_test
-    n_cls = params.label.n_classes
-    assignments = tally.assignments()
     pred_sup = readout.supervised_predictions(test.label_counts)
     pred_asg = readout.assignment_predictions(test.hidden_counts, assignments, n_cls)
     acc_sup = readout.accuracy(pred_sup, y_test)
@@ -375,6 +397,7 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
         "test_windows": test.n_windows,
         "device": cfg.device,
         "threads": cfg.threads,
+        **validation,
     }
     runs.write_json(out / "metrics.json", metrics)
     engine.close()

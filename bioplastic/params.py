@@ -34,6 +34,7 @@ __all__ = [
     "HIDDEN_SIZES",
     "model_params",
     "params_as_strings",
+    "with_overrides",
 ]
 
 DATASETS = ("mnist", "fashion-mnist")
@@ -392,6 +393,54 @@ def model_params(dataset: str = "mnist", n_hidden: int = 100) -> ModelParams:
             nu=nu_lab, w_max=w_max_lab, w_init_max=0.3, w_total=w_total_label
         ),
     )
+
+
+def with_overrides(params, overrides) -> ModelParams:
+    """Copy of ``params`` with fields replaced, given as strings with units.
+
+    Parameters
+    ----------
+    params : ModelParams
+    overrides : dict
+        ``{"table.field": "value"}`` or ``{"field": "value"}`` for top-level
+        fields, e.g. ``{"label.teacher_rate": "100*Hz", "stdp_input.nu": "0.01"}``.
+        Values are Python expressions over Brian2's units; the tables check
+        units and ranges as usual.
+
+    Returns
+    -------
+    ModelParams
+    """
+    import brian2.units.allunits as allunits
+    import brian2.units.stdunits as stdunits
+    from brian2.units.fundamentalunits import DimensionMismatchError
+
+    names = {k: v for mod in (allunits, stdunits) for k, v in vars(mod).items()
+             if not k.startswith("_")}
+    for key, text in dict(overrides).items():
+        path = key.split(".")
+        if len(path) > 2:
+            raise ValueError(f"override {key!r}: use 'table.field' or 'field'")
+        try:
+            value = eval(str(text), {"__builtins__": {}}, names)  # units and numbers only
+        except Exception as err:
+            raise ValueError(f"override {key}={text!r}: cannot evaluate ({err})") from None
+        if len(path) == 1:
+            if path[0] not in {f.name for f in dataclasses.fields(params)}:
+                raise ValueError(f"override {key!r}: ModelParams has no field {path[0]!r}")
+            params = replace(params, **{path[0]: value})
+            continue
+        table_name, field_name = path
+        table = getattr(params, table_name, None)
+        if not dataclasses.is_dataclass(table):
+            raise ValueError(f"override {key!r}: no parameter table {table_name!r}")
+        if field_name not in {f.name for f in dataclasses.fields(table)}:
+            raise ValueError(f"override {key!r}: {type(table).__name__} has no field {field_name!r}")
+        try:
+            params = replace(params, **{table_name: replace(table, **{field_name: value})})
+        except DimensionMismatchError as err:
+            raise ValueError(f"override {key}={text!r}: {err}") from None
+    return params
 
 
 def params_as_strings(params) -> dict:

@@ -14,6 +14,13 @@ def _count(text):
     return value
 
 
+def _override(text):
+    if "=" not in text:
+        raise SystemExit(f"error: --param needs TABLE.FIELD=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), value.strip()
+
+
 def parser(dataset, default_hidden, default_train, default_test, description):
     p = argparse.ArgumentParser(description=description,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -38,6 +45,9 @@ def parser(dataset, default_hidden, default_train, default_test, description):
                    help="folder holding mnist/ and fashion-mnist/ (else $BIOPLASTIC_DATA, else the user cache)")
     p.add_argument("--inhibition", choices=["pooled", "all-to-all"], default="pooled",
                    help="lateral inhibition: exact O(N) pooled form or literal N^2 synapses")
+    p.add_argument("--param", action="append", default=[], metavar="TABLE.FIELD=VALUE",
+                   help="override a model parameter, with units, e.g. --param label.teacher_rate=100*Hz "
+                        "(tables: input, excitatory, inhibitory, label, stdp_input, stdp_label)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(dataset=dataset)
     return p
@@ -55,7 +65,8 @@ def main(dataset, default_hidden, default_train, default_test, description, argv
         dataset=dataset, n_hidden=args.n_hidden, epochs=args.epochs, n_train=args.n_train,
         n_test=args.n_test, n_validation=args.n_validation, device=args.device,
         threads=args.threads, float32=args.float32, chunk_size=args.chunk_size, seed=args.seed,
-        out=out, data_dir=args.data_dir, inhibition=args.inhibition, verbose=not args.quiet)
+        out=out, data_dir=args.data_dir, inhibition=args.inhibition, verbose=not args.quiet,
+        overrides=tuple(tuple(_override(text)) for text in args.param))
     try:
         run_supervised(cfg, resume=args.resume)
     except (DataError, RunError, ValueError) as err:

@@ -243,3 +243,16 @@ def test_euler_scheme_decays_conductances_exactly():
     assert g.ge[0] == pytest.approx(np.exp(-5.0 / 1.0), rel=1e-9)
     assert g.gi[0] == pytest.approx(np.exp(-5.0 / 2.0), rel=1e-9)
     assert g.xpost[0] == pytest.approx(np.exp(-5.0 / 20.0), rel=1e-9)
+
+
+def test_parameter_overrides_check_units_and_names():
+    from bioplastic.params import with_overrides
+
+    p = with_overrides(model_params("mnist", 100), {"label.teacher_rate": "100*Hz", "stdp_input.nu": "0.01"})
+    assert p.label.teacher_rate == 100 * Hz and p.stdp_input.nu == 0.01
+    with pytest.raises(ValueError, match="teacher_rate"):
+        with_overrides(p, {"label.teacher_rate": "100*mV"})
+    with pytest.raises(ValueError, match="no field"):
+        with_overrides(p, {"label.teacher": "100*Hz"})
+    with pytest.raises(ValueError, match="no parameter table"):
+        with_overrides(p, {"labels.teacher_rate": "100*Hz"})
