@@ -30,6 +30,7 @@ of a neuron that spiked in the last ``refractory`` of a rest period.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -227,7 +228,12 @@ class Engine:
         if self.verbose:
             print(f"[bioplastic] generating and compiling {self.device_name} code in {self.build_dir} ...",
                   flush=True)
-        device.build(directory=str(self.build_dir), compile=True, run=False, with_output=self.verbose)
+        from brian2.utils.filelock import FileLock
+
+        # two processes building the same network share the build directory
+        with FileLock(str(self.build_dir / ".bioplastic-build.lock")):
+            device.build(directory=str(self.build_dir), compile=True, run=False,
+                         with_output=self.verbose)
         if self.verbose:
             print(f"[bioplastic] build took {time.perf_counter() - t0:.1f} s", flush=True)
     # ------------------------------------------------------------------ state
@@ -290,8 +296,15 @@ class Engine:
             run_args[m.excitatory.learning] = flag
             run_args[m.label.learning] = flag
             run_args[m.controller.rng_seed] = int(seed) % (2**31)
-            device.run(results_directory=self._results_name, with_output=self.verbose,
-                       run_args=run_args)
+            try:
+                device.run(results_directory=self._results_name, with_output=self.verbose,
+                           run_args=run_args)
+            finally:
+                # the chunk's run_args files (state, data: MBs per chunk) are not needed again
+                for fname in list(device.run_args_arrays):
+                    for f in (fname, fname + ".lock"):
+                        with contextlib.suppress(OSError):
+                            os.remove(os.path.join(device.project_dir, "static_arrays", f))
         else:
             for g, var in m.state:
                 key = state_key(g, var)
