@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+import time
 
 
 def _count(text):
@@ -39,7 +40,8 @@ def parser(dataset, default_hidden, default_train, default_test, description):
     p.add_argument("--chunk-size", type=int, default=250,
                    help="presentation windows per compiled run (Python runs once per chunk)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="run directory (default: runs/<dataset>-<N_E>-seed<seed>)")
+    p.add_argument("--out", default=None,
+                   help="run directory (default: runs/<dataset>-<N_E>-seed<seed>-<date>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--data-dir", default=None,
                    help="folder holding mnist/ and fashion-mnist/ (else $BIOPLASTIC_DATA, else the user cache)")
@@ -55,7 +57,10 @@ def parser(dataset, default_hidden, default_train, default_test, description):
 
 def main(dataset, default_hidden, default_train, default_test, description, argv=None):
     args = parser(dataset, default_hidden, default_train, default_test, description).parse_args(argv)
-    out = args.out or f"runs/{dataset}-{args.n_hidden}-seed{args.seed}"
+    if args.resume and not args.out:
+        raise SystemExit("error: --resume needs --out RUN_DIR (the run to continue)")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or f"runs/{dataset}-{args.n_hidden}-seed{args.seed}-{stamp}"
     # heavy imports only after parsing, so --help is fast
     from bioplastic.datasets import DataError
     from bioplastic.experiment import ExperimentConfig, run_supervised
