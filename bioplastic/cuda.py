@@ -18,8 +18,8 @@ and compiling the code does not.
   (default 0): ``prefs.devices.cuda_standalone.cuda_backend.detect_gpus = False``,
   ``...cuda_backend.gpu_id`` and ``...cuda_backend.compute_capability``
   (brian2cuda refuses to build without a GPU unless both are set);
-* finds cuRAND.  The CUDA 13 toolkit installed from the ``cuda-nvcc`` style
-  packages ships without cuRAND; then the headers and library of the
+* finds cuRAND.  A CUDA toolkit may come without cuRAND (the CUDA 13 nvcc
+  this was developed with had none); then the headers and library of the
   ``nvidia-curand`` wheel (``site-packages/nvidia/cu13/{include,lib}``) are
   added to the *cuda device's* include, library and run-time library (rpath)
   directories.  The wheel has only ``libcurand.so.10``, so ``-lcurand`` is
@@ -32,7 +32,17 @@ and compiling the code does not.
   written with every ``-std=c++NN`` (NN < 17) replaced by ``-std=c++17``; the
   shared Brian preference is left alone so cpp_standalone and runtime builds
   are untouched;
-* runs ``make -j2`` (parallel nvcc jobs are memory hungry);
+* works around a brian2cuda 1.0a7 template bug: ``synapses.cu`` compares
+  ``defaultclock.timestep[0]`` with the pathway delay, but ``defaultclock`` is
+  only declared when some object uses it, and every object of this network
+  has its own clock (``dt=...``), so nvcc fails with ``identifier
+  "defaultclock" is undefined``.  The generated code uses the synapses' own
+  clock instead (the same clock for networks on ``defaultclock``).  Both
+  fixes are applied to the text brian2cuda writes (the makefile and the
+  ``synapses`` code objects) by wrapping two methods of the cuda device
+  instance, so nothing outside cuda_standalone changes;
+* sets ``make -j2`` (parallel nvcc jobs are memory hungry; the Engine then
+  bounds make to ``-j min(cores, 4)`` for every standalone device);
 * sets ``devices.cpp_standalone.openmp_threads = 0``: brian2cuda does not
   support OpenMP, so ``threads`` other than 1 are ignored with a warning.
 
@@ -172,11 +182,20 @@ def _linkable_curand_dir(lib: Path) -> Path:
     return lib
 
 
-class _Cxx17Writer:
-    """Proxy of brian2cuda's writer that writes the makefile with ``-std=c++17``."""
+class _FixingWriter:
+    """Proxy of brian2cuda's writer that corrects two things in what it writes.
 
-    def __init__(self, writer):
+    * the makefile: ``-std=c++11`` (template and host flags) becomes ``-std=c++17``;
+    * ``synapses`` code objects: the template compares ``defaultclock.timestep[0]``
+      with the pathway delay, which does not compile when the network does not use
+      ``defaultclock`` (every object here has its own clock, ``dt=...``); it becomes
+      the synapses' own clock, which is what it means (the same clock in networks
+      on ``defaultclock``).
+    """
+
+    def __init__(self, writer, device):
         self._writer = writer
+        self._device = device
 
     def __getattr__(self, name):
         return getattr(self._writer, name)
@@ -184,19 +203,27 @@ class _Cxx17Writer:
     def write(self, filename, contents):
         if filename == "makefile":
             contents = _OLD_STD.sub("-std=c++17", contents)
+        elif (filename.startswith("code_objects/") and filename.endswith(".cu")
+              and "defaultclock.timestep[0]" in contents):
+            codeobj = self._device.code_objects.get(filename[len("code_objects/"):-len(".cu")])
+            if codeobj is not None and codeobj.template_name == "synapses":
+                clock = codeobj.owner.clock.name
+                contents = contents.replace("defaultclock.timestep[0]", f"{clock}.timestep[0]")
         return self._writer.write(filename, contents)
 
 
-def _install_cxx17(dev):
-    if getattr(dev, "_bioplastic_cxx17", False):
+def _install_fixes(dev):
+    """Route the makefile and code objects of ``dev`` through :class:`_FixingWriter`."""
+    if getattr(dev, "_bioplastic_fixes", False):
         return
-    generate = type(dev).generate_makefile
+    for method in ("generate_codeobj_source", "generate_makefile"):
+        unbound = getattr(type(dev), method)
 
-    def generate_makefile(writer, *args, **kwargs):
-        return generate(dev, _Cxx17Writer(writer), *args, **kwargs)
+        def wrapped(writer, *args, _unbound=unbound, **kwargs):
+            return _unbound(dev, _FixingWriter(writer, dev), *args, **kwargs)
 
-    dev.generate_makefile = generate_makefile
-    dev._bioplastic_cxx17 = True
+        setattr(dev, method, wrapped)
+    dev._bioplastic_fixes = True
 
 
 def configure(threads=1, compute_capability=None, gpu_id=None, detect_gpu=None):
@@ -248,7 +275,7 @@ def configure(threads=1, compute_capability=None, gpu_id=None, detect_gpu=None):
     prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
 
     dev = all_devices["cuda_standalone"]
-    _install_cxx17(dev)
+    _install_fixes(dev)
     inc = lib = None
     wheel = curand_wheel_dirs()
     if wheel is not None and not toolkit_has_curand():

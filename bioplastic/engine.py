@@ -141,10 +141,11 @@ class Engine:
         self.inhibition = inhibition
         self.seed = int(seed)
         self.verbose = verbose
+        self.cuda_options = dict(cuda_options or {})
         self.build_seconds = 0.0
         self._results_name = f"results_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         t0 = time.perf_counter()
-        self._setup_device(build_dir, cuda_options or {})
+        self._setup_device(build_dir, self.cuda_options)
         from .network import build_network
 
         self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed)
@@ -173,6 +174,7 @@ class Engine:
                 "threads": self.threads,
                 "float32": self.float32,
                 "inhibition": self.inhibition,
+                "cuda_options": {k: str(v) for k, v in sorted(self.cuda_options.items())},
                 "bioplastic": __version__,
                 "brian2": brian2.__version__,
             },
