@@ -431,7 +431,7 @@ def record_raster(params, state, image, label, path, cfg=None):
     from brian2.devices import reinit_and_delete
 
     from .engine import Engine
-    from .training import pixel_rates
+    from .training import phase_start_state, pixel_rates
 
     reinit_and_delete()
     seed = cfg.seed if cfg is not None else 0
@@ -441,7 +441,7 @@ def record_raster(params, state, image, label, path, cfg=None):
     layers = {"input": m.input, "hidden": m.excitatory, "inhibitory": m.inhibitory, "label": m.label}
     monitors = {name: SpikeMonitor(group, record=True) for name, group in layers.items()}
     m.net.add(*monitors.values())
-    run_state = {k: np.asarray(state[k]) for k in eng.initial_state()}
+    run_state = phase_start_state(eng, {k: np.asarray(state[k]) for k in eng.initial_state()})
     eng.run_chunk(run_state, pixel_rates(np.asarray(image)[None], params.input), np.array([label]),
                   learning=False, seed=seed)
     arrays = {}

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PhaseChunk", "pixel_rates", "iterate_phase", "run_phase", "PhaseResult"]
+__all__ = ["PhaseChunk", "pixel_rates", "iterate_phase", "run_phase", "PhaseResult",
+           "phase_start_state"]
 
 
 def pixel_rates(images, input_params) -> np.ndarray:
@@ -46,6 +47,21 @@ def pixel_rates(images, input_params) -> np.ndarray:
     if np.any(flat < 0) or not np.all(np.isfinite(flat)):
         raise ValueError("pixel values must be finite and non-negative")
     return flat * float(input_params.rate_per_pixel / Hz)
+
+
+def phase_start_state(engine, state) -> dict:
+    """Copy of ``state`` ready to start a phase: input intensity back at its initial value.
+
+    The padding windows that end a phase (blank samples, shown again and
+    again) leave the intensity raised; a new phase starts from
+    ``intensity_init``.
+    """
+    from .network import state_key
+
+    state = dict(state)
+    key = state_key(engine.model.controller, "intensity")
+    state[key] = np.full_like(state[key], engine.params.input.intensity_init)
+    return state
 
 
 @dataclass
@@ -104,16 +120,10 @@ def iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, star
     state : dict
     chunk : PhaseChunk
     """
-    from .network import state_key
-
     K = engine.chunk_size
     n = len(labels)
     if start == 0:
-        # a phase starts at the initial intensity (padding windows of a previous
-        # phase may have left it raised)
-        state = dict(state)
-        key = state_key(engine.model.controller, "intensity")
-        state[key] = np.full_like(state[key], engine.params.input.intensity_init)
+        state = phase_start_state(engine, state)
     if rates_hz.shape[0] != n:
         raise ValueError("rates and labels differ in length")
     pos = int(start)

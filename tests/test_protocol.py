@@ -110,3 +110,17 @@ def test_kill_and_resume(tmp_path, tiny_run):
     training = pd.read_csv(out / "training.csv")
     assert len(training) >= rows_before and training.samples_seen.iloc[-1] == 400
     assert np.all(np.diff(training.samples_seen) > 0)
+
+
+def test_raster_shows_one_presentation_at_the_initial_intensity(tiny_run):
+    """The raster is recorded at intensity 2 even though training ended in padding
+    windows that raised the intensity."""
+    from bioplastic.runs import load_run
+
+    run = load_run(tiny_run)
+    r = run.raster
+    image = run.test_counts["images"][int(r["sample_index"])].astype(float)
+    expected = image.sum() / 8.0 * 2 * 0.350  # pixel/8 Hz x intensity 2 x 350 ms
+    n = len(r["input_i"])
+    assert abs(n - expected) < 5 * np.sqrt(expected), (n, expected)
+    assert r["input_t_ms"].max() < 350.0
