@@ -68,7 +68,6 @@ def main(argv=None):
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
 
-    import numpy as np
 
     from bioplastic.datasets import load_mnist
     from bioplastic.engine import Engine, chunk_seed

@@ -35,7 +35,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
 import uuid
 from dataclasses import dataclass

@@ -14,10 +14,9 @@ chunk.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np

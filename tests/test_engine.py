@@ -33,7 +33,6 @@ def test_chunks_get_fresh_random_numbers_and_seeds_reproduce(tmp_path):
     """One binary, many runs: a new chunk seed gives new Poisson noise; the same seed
     reproduces the chunk bit for bit."""
     from bioplastic.params import model_params
-    from brian2 import Hz
 
     p = model_params("mnist", 5)
     K = 3

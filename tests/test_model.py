@@ -136,7 +136,7 @@ def test_scaling_holds_every_column_sum_at_target_after_each_sample():
 
 
 def test_theta_grows_per_spike_and_decays_with_tau_theta():
-    from bioplastic.neurons import make_excitatory, make_pool
+    from bioplastic.neurons import make_excitatory
     from bioplastic.params import InputParams
 
     exc_p = ExcitatoryParams(tau_theta=200 * ms, theta_plus=0.07 * mV)
@@ -181,7 +181,8 @@ def _deterministic_run(device, inhibition="pooled", build_dir=None, learning=Tru
     rng = np.random.default_rng(0)
     # rates of 2 kHz+ fire every step: no randomness anywhere in the network
     images = (rng.random((K, 784)) < 0.05) * 255.0
-    rates = images * 8.0 * float(p.input.rate_per_pixel / Hz) * 8 / 2  # 4080 Hz at intensity 2
+    # 1020 Hz x intensity 2 = 2040 Hz: rate * dt > 1, so every lit input fires every step
+    rates = (images > 0) * 1020.0
     state, res = eng.run_chunk(eng.initial_state(), rates, np.array([1, 2, 3]), learning, seed=1)
     state2, res2 = eng.run_chunk(state, rates[::-1].copy(), np.array([4, 5, 6]), learning, seed=2)
     return eng, state2, (res, res2)
