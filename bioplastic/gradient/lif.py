@@ -1,0 +1,224 @@
+"""The discrete-time LIF network of Zenke & Vogels (2021), eq. 4.1, in PyTorch.
+
+For hidden neuron ``i`` at step ``n`` (``U[0] = I[0] = 0``)::
+
+    S[n]   = H(U[n] - 1)                                      threshold 1, H(0) = 0
+    U[n+1] = (b_mem U[n] + (1 - b_mem) I[n]) (1 - S[n])       multiplicative reset to 0
+    I[n+1] = b_syn I[n] + sum_j W_ij S_in_j[n] + sum_j V_ij S_j[n]   (V optional)
+
+with ``b_mem = exp(-dt/tau_mem)``, ``b_syn = exp(-dt/tau_syn)``.  An input
+spike at step ``n`` thus reaches ``I`` at ``n + 1`` and ``U`` at ``n + 2``
+(the one-step delay of the map).  The readout is non-spiking::
+
+    I_out[n+1] = b_syn I_out[n] + W2 S[n]
+    U_out[n+1] = b_out U_out[n] + (1 - b_out) I_out[n]
+    logits_k   = max_{n = 1..T} U_out_k[n]                    ("max over time")
+
+The reset ``(1 - S[n])`` is detached from the autograd graph by default
+(the paper's standard setting); ``differentiable_reset=True`` lets the
+gradient flow through it (the "DR" variants of Fig. 5).  Spikes are produced
+by a :class:`~bioplastic.gradient.surrogates.Surrogate`.
+
+The same map, written as Brian2 equations, is in
+:mod:`bioplastic.gradient.brian2_bridge`; the two give identical rasters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from brian2 import Quantity, ms
+
+from .surrogates import Surrogate, get_surrogate
+
+__all__ = ["LIFParams", "Decays", "NetworkOutput", "SpikingNetwork", "spikes_from_times"]
+
+
+def _q(value):
+    """A dataclass field defaulting to the Brian2 quantity *value*."""
+    return dataclasses.field(default_factory=lambda: value)
+
+
+@dataclasses.dataclass(frozen=True)
+class LIFParams:
+    """Network parameters of the Randman task (Zenke & Vogels 2021, Table 1 and Sec. 4.2).
+
+    Attributes
+    ----------
+    dt : Quantity
+        Time step (1 ms).
+    tau_mem, tau_syn, tau_out : Quantity
+        Membrane (10 ms), synaptic (5 ms) and readout membrane (20 ms) time
+        constants; the readout's synaptic current uses ``tau_syn``.
+    n_in, n_hidden, n_out : int
+        Layer sizes (Randman: 20 inputs, 100 hidden, 10 classes).
+    nb_steps : int
+        Time steps per trial (100).
+    """
+
+    dt: Quantity = _q(1 * ms)
+    tau_mem: Quantity = _q(10 * ms)
+    tau_syn: Quantity = _q(5 * ms)
+    tau_out: Quantity = _q(20 * ms)
+    n_in: int = 20
+    n_hidden: int = 100
+    n_out: int = 10
+    nb_steps: int = 100
+
+    def __post_init__(self):
+        for name in ("dt", "tau_mem", "tau_syn", "tau_out"):
+            value = getattr(self, name)
+            if not isinstance(value, Quantity) or not value.has_same_dimensions(ms):
+                raise TypeError(f"{name} must be a Brian2 time quantity (e.g. 10*ms), got {value!r}")
+            if not float(value) > 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        for name in ("n_in", "n_hidden", "n_out", "nb_steps"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+    def decays(self):
+        """The per-step decay factors (:class:`Decays`)."""
+        return Decays(b_mem=math.exp(-float(self.dt / self.tau_mem)),
+                      b_syn=math.exp(-float(self.dt / self.tau_syn)),
+                      b_out=math.exp(-float(self.dt / self.tau_out)))
+
+    def record(self):
+        """The parameters as strings with units (for a JSON run record)."""
+        return {f.name: str(getattr(self, f.name)) if isinstance(getattr(self, f.name), Quantity)
+                else getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+class Decays(NamedTuple):
+    """Dimensionless per-step decay factors ``exp(-dt/tau)``."""
+
+    b_mem: float
+    b_syn: float
+    b_out: float
+
+
+class NetworkOutput(NamedTuple):
+    """What :meth:`SpikingNetwork.forward` returns.
+
+    Attributes
+    ----------
+    logits : torch.Tensor
+        ``(batch, n_out)``, max over time of the readout membrane.
+    spikes : torch.Tensor
+        ``(batch, nb_steps, n_hidden)`` hidden spikes ``S[n]``, ``n = 0..T-1``.
+    readout : torch.Tensor
+        ``(batch, nb_steps, n_out)`` readout membrane ``U_out[n]``, ``n = 1..T``.
+    """
+
+    logits: torch.Tensor
+    spikes: torch.Tensor
+    readout: torch.Tensor
+
+
+class SpikingNetwork(torch.nn.Module):
+    """One hidden layer of discrete-time LIF neurons and a max-over-time readout.
+
+    Parameters
+    ----------
+    params : LIFParams
+        Sizes and time constants.
+    surrogate : Surrogate or str
+        Spike function (a name is passed to :func:`get_surrogate` with *beta*).
+    beta : float
+        Surrogate slope, used when *surrogate* is a name.
+    recurrent : bool
+        Add recurrent hidden-to-hidden weights ``V``.
+    differentiable_reset : bool
+        Let the gradient flow through the reset (default: detached).
+    dtype : torch.dtype
+        Parameter dtype (float32; float64 for exact comparisons).
+    generator : torch.Generator, optional
+        For the initial weights; default a generator seeded with 0.
+
+    Notes
+    -----
+    Initial weights (the paper, Sec. 4.2.5): ``U(-sqrt(k), sqrt(k))`` with
+    ``k = 1/fan_in``, no biases.  Weight matrices are stored ``(pre, post)``.
+    """
+
+    def __init__(self, params=LIFParams(), surrogate="superspike", beta=10.0, recurrent=False,
+                 differentiable_reset=False, dtype=torch.float32, generator=None):
+        super().__init__()
+        self.params = params
+        self.spike_fn = surrogate if isinstance(surrogate, Surrogate) else get_surrogate(surrogate, beta)
+        self.recurrent = bool(recurrent)
+        self.differentiable_reset = bool(differentiable_reset)
+        self.decays = params.decays()
+        if generator is None:
+            generator = torch.Generator().manual_seed(0)
+
+        def uniform(n_pre, n_post):
+            bound = 1.0 / math.sqrt(n_pre)
+            w = (torch.rand(n_pre, n_post, generator=generator, dtype=torch.float64) * 2 - 1) * bound
+            return torch.nn.Parameter(w.to(dtype))
+
+        self.w_in = uniform(params.n_in, params.n_hidden)
+        self.w_rec = uniform(params.n_hidden, params.n_hidden) if self.recurrent else None
+        self.w_out = uniform(params.n_hidden, params.n_out)
+
+    def config(self):
+        """The constructor's settings (for a run record)."""
+        return dict(params=self.params.record(), surrogate=self.spike_fn.name,
+                    beta=self.spike_fn.beta, recurrent=self.recurrent,
+                    differentiable_reset=self.differentiable_reset,
+                    decays=self.decays._asdict())
+
+    def forward(self, x):
+        """Run the map on input spikes *x* of shape ``(batch, nb_steps, n_in)``.
+
+        Returns
+        -------
+        NetworkOutput
+        """
+        if x.dim() != 3 or x.shape[2] != self.params.n_in:
+            raise ValueError(f"input must have shape (batch, time, {self.params.n_in}), got {tuple(x.shape)}")
+        b_mem, b_syn, b_out = self.decays
+        x = x.to(self.w_in.dtype)
+        batch, nb_steps, _ = x.shape
+        h_in = x @ self.w_in  # (batch, T, hidden): feed-forward input of each step
+        n_hidden, n_out = self.params.n_hidden, self.params.n_out
+        u = x.new_zeros(batch, n_hidden)
+        i_syn = x.new_zeros(batch, n_hidden)
+        u_out = x.new_zeros(batch, n_out)
+        i_out = x.new_zeros(batch, n_out)
+        spikes, readout = [], []
+        for n in range(nb_steps):
+            s = self.spike_fn(u - 1.0)
+            spikes.append(s)
+            reset = s if self.differentiable_reset else s.detach()
+            u_new = (b_mem * u + (1.0 - b_mem) * i_syn) * (1.0 - reset)
+            i_new = b_syn * i_syn + h_in[:, n]
+            if self.recurrent:
+                i_new = i_new + s @ self.w_rec
+            u_out = b_out * u_out + (1.0 - b_out) * i_out
+            i_out = b_syn * i_out + s @ self.w_out
+            readout.append(u_out)
+            u, i_syn = u_new, i_new
+        spikes = torch.stack(spikes, dim=1)
+        readout = torch.stack(readout, dim=1)
+        return NetworkOutput(readout.max(dim=1).values, spikes, readout)
+
+    def weights(self):
+        """The weights as float64 numpy arrays (``w_in``, ``w_out`` and, if recurrent, ``w_rec``)."""
+        out = {"w_in": self.w_in, "w_out": self.w_out}
+        if self.recurrent:
+            out["w_rec"] = self.w_rec
+        return {k: v.detach().to(torch.float64).cpu().numpy() for k, v in out.items()}
+
+
+def spikes_from_times(times, nb_steps, dtype=torch.float32):
+    """Dense ``(n, nb_steps, n_units)`` spike tensor from integer spike times (``nb_steps`` = none)."""
+    times = torch.as_tensor(np.asarray(times), dtype=torch.long)
+    n, m = times.shape
+    out = torch.zeros(n, nb_steps + 1, m, dtype=dtype)
+    out.scatter_(1, times.unsqueeze(1), 1.0)
+    return out[:, :nb_steps]
