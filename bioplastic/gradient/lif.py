@@ -112,11 +112,15 @@ class NetworkOutput(NamedTuple):
         ``(batch, nb_steps, n_hidden)`` hidden spikes ``S[n]``, ``n = 0..T-1``.
     readout : torch.Tensor
         ``(batch, nb_steps, n_out)`` readout membrane ``U_out[n]``, ``n = 1..T``.
+    membrane : torch.Tensor or None
+        ``(batch, nb_steps, n_hidden)`` hidden membrane ``U[n]``, ``n = 0..T-1``
+        (before the threshold), when asked for with ``record_membrane=True``.
     """
 
     logits: torch.Tensor
     spikes: torch.Tensor
     readout: torch.Tensor
+    membrane: torch.Tensor | None = None
 
 
 class SpikingNetwork(torch.nn.Module):
@@ -172,8 +176,15 @@ class SpikingNetwork(torch.nn.Module):
                     differentiable_reset=self.differentiable_reset,
                     decays=self.decays._asdict())
 
-    def forward(self, x):
+    def forward(self, x, record_membrane=False):
         """Run the map on input spikes *x* of shape ``(batch, nb_steps, n_in)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            0/1 input spikes.
+        record_membrane : bool
+            Also return the hidden membrane potentials (for tests, figures).
 
         Returns
         -------
@@ -190,8 +201,10 @@ class SpikingNetwork(torch.nn.Module):
         i_syn = x.new_zeros(batch, n_hidden)
         u_out = x.new_zeros(batch, n_out)
         i_out = x.new_zeros(batch, n_out)
-        spikes, readout = [], []
+        spikes, readout, membrane = [], [], []
         for n in range(nb_steps):
+            if record_membrane:
+                membrane.append(u)
             s = self.spike_fn(u - 1.0)
             spikes.append(s)
             reset = s if self.differentiable_reset else s.detach()
@@ -205,7 +218,8 @@ class SpikingNetwork(torch.nn.Module):
             u, i_syn = u_new, i_new
         spikes = torch.stack(spikes, dim=1)
         readout = torch.stack(readout, dim=1)
-        return NetworkOutput(readout.max(dim=1).values, spikes, readout)
+        membrane = torch.stack(membrane, dim=1) if record_membrane else None
+        return NetworkOutput(readout.max(dim=1).values, spikes, readout, membrane)
 
     def weights(self):
         """The weights as float64 numpy arrays (``w_in``, ``w_out`` and, if recurrent, ``w_rec``)."""
