@@ -33,9 +33,12 @@ import numpy as np
 import torch
 from brian2 import Quantity, ms
 
+from . import regularizers
 from .surrogates import Surrogate, get_surrogate
+from .training import BatchResult
 
-__all__ = ["LIFParams", "Decays", "NetworkOutput", "SpikingNetwork", "spikes_from_times"]
+__all__ = ["LIFParams", "Decays", "NetworkOutput", "SpikingNetwork", "MaxOverTimeLoss",
+           "SpikeTimesBatches", "spikes_from_times"]
 
 
 def _q(value):
@@ -138,6 +141,9 @@ class SpikingNetwork(torch.nn.Module):
         Add recurrent hidden-to-hidden weights ``V``.
     differentiable_reset : bool
         Let the gradient flow through the reset (default: detached).
+    init_gain : float
+        Multiplies the initial input and recurrent weights (1 = the paper's
+        initialisation).
     dtype : torch.dtype
         Parameter dtype (float32; float64 for exact comparisons).
     generator : torch.Generator, optional
@@ -150,7 +156,7 @@ class SpikingNetwork(torch.nn.Module):
     """
 
     def __init__(self, params=LIFParams(), surrogate="superspike", beta=10.0, recurrent=False,
-                 differentiable_reset=False, dtype=torch.float32, generator=None):
+                 differentiable_reset=False, init_gain=1.0, dtype=torch.float32, generator=None):
         super().__init__()
         self.params = params
         self.spike_fn = surrogate if isinstance(surrogate, Surrogate) else get_surrogate(surrogate, beta)
@@ -160,20 +166,24 @@ class SpikingNetwork(torch.nn.Module):
         if generator is None:
             generator = torch.Generator().manual_seed(0)
 
-        def uniform(n_pre, n_post):
-            bound = 1.0 / math.sqrt(n_pre)
+        if not init_gain > 0:
+            raise ValueError(f"init_gain must be > 0, got {init_gain}")
+        self.init_gain = float(init_gain)
+
+        def uniform(n_pre, n_post, gain=1.0):
+            bound = gain / math.sqrt(n_pre)
             w = (torch.rand(n_pre, n_post, generator=generator, dtype=torch.float64) * 2 - 1) * bound
             return torch.nn.Parameter(w.to(dtype))
 
-        self.w_in = uniform(params.n_in, params.n_hidden)
-        self.w_rec = uniform(params.n_hidden, params.n_hidden) if self.recurrent else None
+        self.w_in = uniform(params.n_in, params.n_hidden, self.init_gain)
+        self.w_rec = uniform(params.n_hidden, params.n_hidden, self.init_gain) if self.recurrent else None
         self.w_out = uniform(params.n_hidden, params.n_out)
 
     def config(self):
         """The constructor's settings (for a run record)."""
         return dict(params=self.params.record(), surrogate=self.spike_fn.name,
                     beta=self.spike_fn.beta, recurrent=self.recurrent,
-                    differentiable_reset=self.differentiable_reset,
+                    differentiable_reset=self.differentiable_reset, init_gain=self.init_gain,
                     decays=self.decays._asdict())
 
     def forward(self, x, record_membrane=False):
@@ -236,3 +246,66 @@ def spikes_from_times(times, nb_steps, dtype=torch.float32):
     out = torch.zeros(n, nb_steps + 1, m, dtype=dtype)
     out.scatter_(1, times.unsqueeze(1), 1.0)
     return out[:, :nb_steps]
+
+
+class SpikeTimesBatches:
+    """Integer spike times that turn into dense spike tensors one minibatch at a time.
+
+    A data set of 60000 latency-coded images is 19 GB as a dense float32
+    ``(n, 100, 784)`` tensor but 0.4 GB as spike times; :func:`~bioplastic.gradient.training.fit`
+    indexes this object with the minibatch's sample indices.
+
+    Parameters
+    ----------
+    times : array_like
+        ``(n, n_units)`` spike steps; ``nb_steps`` means no spike (as in
+        :class:`bioplastic.encoding.SpikeTimes`).
+    nb_steps : int
+    dtype : torch.dtype
+    """
+
+    def __init__(self, times, nb_steps, dtype=torch.float32):
+        self.times = torch.as_tensor(np.asarray(times), dtype=torch.long)
+        self.nb_steps = int(nb_steps)
+        self.dtype = dtype
+
+    def __len__(self):
+        return len(self.times)
+
+    def __getitem__(self, index):
+        return spikes_from_times(self.times[index], self.nb_steps, self.dtype)
+
+
+class MaxOverTimeLoss:
+    """Cross-entropy on the max-over-time readout, plus optional spike-count regularisers.
+
+    ``loss = CE(logits, y) + g_lower + g_upper`` (Zenke & Vogels 2021, Sec. 4.2.7),
+    for use as the ``loss_fn`` of :func:`bioplastic.gradient.training.fit`.
+
+    Parameters
+    ----------
+    lower, upper : dict or None
+        Keyword arguments of :func:`~bioplastic.gradient.regularizers.lower_bound`
+        and :func:`~bioplastic.gradient.regularizers.upper_bound` (``{}`` for
+        their defaults); ``None`` switches the term off.
+
+    The returned :class:`~bioplastic.gradient.training.BatchResult` carries the
+    metrics ``cross_entropy`` and ``spikes_per_neuron`` (mean hidden spike
+    count per neuron and trial).
+    """
+
+    def __init__(self, lower=None, upper=None):
+        self.lower = None if lower is None else dict(lower)
+        self.upper = None if upper is None else dict(upper)
+
+    def __call__(self, model, x, y):
+        out = model(x)
+        ce = torch.nn.functional.cross_entropy(out.logits, torch.as_tensor(y, dtype=torch.long))
+        loss = ce
+        if self.lower is not None:
+            loss = loss + regularizers.lower_bound(out.spikes, **self.lower)
+        if self.upper is not None:
+            loss = loss + regularizers.upper_bound(out.spikes, **self.upper)
+        rate = float(out.spikes.detach().sum(dim=1).mean())
+        return BatchResult(loss, out.logits.detach().argmax(dim=1),
+                           {"cross_entropy": float(ce.detach()), "spikes_per_neuron": rate})

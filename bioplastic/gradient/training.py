@@ -26,7 +26,10 @@ Data
 A data set is either a tuple ``(x, y)`` of tensors or numpy arrays (batched by
 :func:`fit` with a seeded shuffle, so a resumed run sees the same batches as
 an uninterrupted one), or any re-iterable of ``(x, y)`` minibatches (for
-instance a :class:`torch.utils.data.DataLoader`).
+instance a :class:`torch.utils.data.DataLoader`).  In a tuple, ``x`` may also
+be any object with ``len()`` that returns a minibatch tensor when indexed with
+a tensor of sample indices (e.g. :class:`bioplastic.gradient.lif.SpikeTimesBatches`,
+which builds dense spike tensors batch by batch).
 
 The run directory (``out``)
 ---------------------------
@@ -111,7 +114,14 @@ class CheckpointError(RuntimeError):
 # --------------------------------------------------------------------------
 
 def _as_tensor(a):
-    return a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a))
+    """Arrays and lists become tensors; other indexable objects are used as they are."""
+    if isinstance(a, torch.Tensor):
+        return a
+    if isinstance(a, (np.ndarray, list, tuple)):
+        return torch.as_tensor(np.asarray(a))
+    if hasattr(a, "__getitem__") and hasattr(a, "__len__"):
+        return a  # e.g. lif.SpikeTimesBatches: indexed with a tensor of sample indices
+    raise TypeError(f"cannot batch data of type {type(a).__name__}")
 
 
 def iterate_batches(data, batch_size, shuffle=False, generator=None):
