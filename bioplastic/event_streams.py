@@ -44,6 +44,8 @@ __all__ = [
     "add_event_noise",
     "drop_events",
     "load_nmnist",
+    "balanced_subset",
+    "mnist_event_dataset",
     "TonicNotInstalledError",
 ]
 
@@ -244,6 +246,58 @@ def drop_events(frames: np.ndarray, p: float, rng: np.random.Generator) -> np.nd
     if p == 0.0:
         return frames.copy()
     return frames & (rng.random(frames.shape) >= p)
+
+
+def balanced_subset(labels, n_per_class: int, seed: int = 0, classes=None) -> np.ndarray:
+    """Sorted indices of *n_per_class* samples of each class (drawn with *seed*).
+
+    Raises ``ValueError`` if a class has fewer samples than asked.
+    """
+    labels = np.asarray(labels)
+    if int(n_per_class) != n_per_class or n_per_class < 1:
+        raise ValueError(f"n_per_class must be a positive integer, got {n_per_class!r}")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c in (np.unique(labels) if classes is None else classes):
+        idx = np.flatnonzero(labels == c)
+        if len(idx) < n_per_class:
+            raise ValueError(f"class {c} has {len(idx)} samples, fewer than n_per_class={n_per_class}")
+        chosen.append(rng.choice(idx, size=int(n_per_class), replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+def mnist_event_dataset(split: str = "train", n_per_class: int = 100, n_steps: int = 30, pool: int = 2,
+                        seed: int = 0, data_dir=None, **stream_kwargs):
+    """Balanced MNIST subset as flattened saccade event streams (the offline N-MNIST stand-in).
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+    n_per_class : int
+        Samples per digit, drawn with *seed* (the same *seed* gives the same
+        samples and the same threshold mismatch).
+    n_steps, **stream_kwargs
+        Passed to :func:`saccade_frames`.
+    pool : int
+        OR-pooling of the 34 x 34 frames (2: 17 x 17, 578 inputs).
+    data_dir : optional
+        See :func:`bioplastic.datasets.find_data_file`.
+
+    Returns
+    -------
+    x : numpy.ndarray
+        ``float32`` 0/1 spikes, ``(10 * n_per_class, n_steps, 2 * (34 // pool) ** 2)``.
+    y : numpy.ndarray
+        ``int64`` labels.
+    """
+    from .datasets import load_mnist
+
+    images, labels = load_mnist(split, data_dir=data_dir)
+    idx = balanced_subset(labels, n_per_class, seed=seed)
+    frames = saccade_frames(images[idx], n_steps, seed=seed, **stream_kwargs)
+    if pool > 1:
+        frames = pool_frames(frames, pool)
+    return flatten_frames(frames), labels[idx].astype(np.int64)
 
 
 def load_nmnist(split: str = "train", save_to=None, n_steps: int = 30, n_samples: int | None = None,

@@ -12,10 +12,12 @@ from bioplastic.event_streams import (
     EVENT_DTYPE,
     TonicNotInstalledError,
     add_event_noise,
+    balanced_subset,
     bin_events,
     drop_events,
     flatten_frames,
     load_nmnist,
+    mnist_event_dataset,
     pool_frames,
     saccade_frames,
     saccade_path,
@@ -171,3 +173,23 @@ def test_nmnist_through_a_stand_in_tonic(monkeypatch, tmp_path):
     frames, labels = load_nmnist("train", save_to=tmp_path, n_steps=3, pool=2)
     assert frames.shape == (2, 3, 2, 17, 17) and list(labels) == [7, 2]
     assert frames[0, 0, 0, 2, 1] and frames[0, 2, 1, 15, 15] and frames[0].sum() == 2
+
+
+def test_balanced_subset():
+    labels = np.repeat(np.arange(3), [5, 6, 7])
+    idx = balanced_subset(labels, 4, seed=0)
+    assert np.array_equal(np.bincount(labels[idx]), [4, 4, 4])
+    assert np.array_equal(idx, np.sort(idx)) and len(set(idx)) == 12
+    assert np.array_equal(idx, balanced_subset(labels, 4, seed=0))
+    with pytest.raises(ValueError, match="class 0 has 5 samples, fewer than n_per_class=6"):
+        balanced_subset(labels, 6)
+
+
+@requires_data
+def test_mnist_event_dataset():
+    x, y = mnist_event_dataset("test", n_per_class=2, n_steps=8, pool=2, seed=1, data_dir=data_dir())
+    assert x.shape == (20, 8, 2 * 17 * 17) and x.dtype == np.float32
+    assert np.array_equal(np.bincount(y), [2] * 10)
+    assert set(np.unique(x)) <= {0.0, 1.0} and x.mean() > 0.01
+    x2, y2 = mnist_event_dataset("test", n_per_class=2, n_steps=8, pool=2, seed=1, data_dir=data_dir())
+    assert np.array_equal(x, x2) and np.array_equal(y, y2)

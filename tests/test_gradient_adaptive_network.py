@@ -9,17 +9,17 @@ from brian2 import ms  # noqa: E402
 
 from bioplastic.gradient.adaptive_network import (  # noqa: E402
     AdaptiveScalingNetwork,
-    classification_loss,
     population_rate_response,
     run_brian2_scaled,
 )
 from bioplastic.gradient.adaptive_scaling import AdaptiveScaling, RelaxationRule  # noqa: E402
 from bioplastic.gradient.brian2_bridge import torch_raster  # noqa: E402
-from bioplastic.gradient.lif import LIFParams, SpikingNetwork  # noqa: E402
+from bioplastic.gradient.lif import LIFParams, MaxOverTimeLoss, SpikingNetwork  # noqa: E402
 from bioplastic.gradient.training import evaluate, fit  # noqa: E402
 
 pytestmark = pytest.mark.gradient
 
+classification_loss = MaxOverTimeLoss()  # the surrogate family's loss: CE on max-over-time logits
 PARAMS = LIFParams(n_in=30, n_hidden=20, n_out=4, nb_steps=50)
 
 

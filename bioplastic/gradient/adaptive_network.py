@@ -8,7 +8,9 @@ hidden layer receives ``sum_j W_ij a_j[n] s_j[n]``: the input weights are
 scaled, per presynaptic neuron, by a factor driven by that neuron's own spike
 history.  Without scaling (``scaling=None``) the same class is the plain
 network, with the same initial weights for the same generator, which is what
-the robustness and continual-learning protocols compare.  The scaling rule is
+the robustness and continual-learning protocols compare.  Train it with the
+surrogate family's loop and loss (:func:`bioplastic.gradient.training.fit`,
+:class:`bioplastic.gradient.lif.MaxOverTimeLoss`).  The scaling rule is
 a reading of the abstract of Xu et al. 2025 (hypothesis), see
 :mod:`bioplastic.gradient.adaptive_scaling`.
 
@@ -53,11 +55,9 @@ from brian2 import Quantity, ms
 from . import brian2_bridge
 from .adaptive_scaling import AdaptiveScaling, ScalingOutput
 from .lif import LIFParams, NetworkOutput, SpikingNetwork
-from .training import BatchResult
 
 __all__ = [
     "AdaptiveScalingNetwork",
-    "classification_loss",
     "weights_of",
     "build_scaled_network",
     "run_brian2_scaled",
@@ -118,17 +118,6 @@ class AdaptiveScalingNetwork(torch.nn.Module):
         if self.scaling is not None:
             x = self.scaling(x.to(self.net.w_in.dtype)).scaled
         return self.net(x)
-
-
-def classification_loss(model, x, y):
-    """Cross-entropy of the max-over-time logits, for :func:`bioplastic.gradient.training.fit`.
-
-    Reports the mean number of hidden spikes per neuron and trial as metric ``spikes``.
-    """
-    out = model(x)
-    loss = torch.nn.functional.cross_entropy(out.logits, y.long())
-    return BatchResult(loss, predictions=out.logits.argmax(1),
-                       metrics={"spikes": float(out.spikes.detach().sum(1).mean())})
 
 
 def weights_of(model: AdaptiveScalingNetwork) -> dict:
