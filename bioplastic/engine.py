@@ -44,7 +44,25 @@ import numpy as np
 
 from .network import state_key
 
-__all__ = ["DEVICES", "Engine", "ChunkResult", "default_build_root", "chunk_seed"]
+__all__ = ["DEVICES", "Engine", "ChunkResult", "default_build_root", "chunk_seed",
+           "FLUSH_DENORMALS_CODE"]
+
+#: C++ run first thing in the standalone binary: flush denormal numbers to zero
+#: (x86: the FTZ and DAZ bits of MXCSR; AArch64: the FZ bit of FPCR).  Threads
+#: started later (OpenMP) inherit the setting.  Why: the model's many
+#: exponential decays (traces, conductances of silent neurons) end in the
+#: denormal range, where a step ``x + a*x`` rounds back to ``x`` -- they stay
+#: denormal for ever, and every operation on a denormal costs ~100 cycles on
+#: Intel CPUs (instruction counts do not show it).  Values below 2.2e-308 are
+#: read as 0 instead; nothing in the model depends on them.
+FLUSH_DENORMALS_CODE = """
+#if defined(__x86_64__) || defined(__i386__)
+__builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | 0x8040);  // FTZ | DAZ
+#elif defined(__aarch64__)
+{ unsigned long _fpcr; __asm__ __volatile__("mrs %0, fpcr" : "=r"(_fpcr));
+  __asm__ __volatile__("msr fpcr, %0" : : "r"(_fpcr | (1UL << 24))); }  // FZ
+#endif
+"""
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
 
@@ -122,12 +140,16 @@ class Engine:
         Code generation target of the runtime device ("numpy" needs no compiler).
     cuda_options : dict, optional
         Passed to :func:`bioplastic.cuda.configure` (e.g. ``compute_capability``).
+    flush_denormals : bool
+        cpp_standalone: flush denormal floating-point numbers to zero
+        (:data:`FLUSH_DENORMALS_CODE`; 3-4x faster on Intel CPUs, same spikes).
     """
 
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
                  inhibition="pooled", seed=0, build_dir=None, verbose=True, cuda_options=None,
-                 runtime_target="cython"):
+                 runtime_target="cython", flush_denormals=True):
         self.runtime_target = runtime_target
+        self.flush_denormals = bool(flush_denormals)
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         if int(threads) != threads or threads < 1:
@@ -161,6 +183,7 @@ class Engine:
     def build_key(self) -> str:
         """Hash identifying the generated code: model, parameters and options."""
         import brian2
+        from brian2 import prefs
 
         from . import __version__
         from .params import params_as_strings
@@ -174,6 +197,9 @@ class Engine:
                 "float32": self.float32,
                 "inhibition": self.inhibition,
                 "cuda_options": {k: str(v) for k, v in sorted(self.cuda_options.items())},
+                "flush_denormals": self.flush_denormals,
+                "compile_args": [str(a) for a in prefs.codegen.cpp.extra_compile_args_gcc]
+                + [str(a) for a in (prefs.codegen.cpp.extra_compile_args or [])],
                 "bioplastic": __version__,
                 "brian2": brian2.__version__,
             },
@@ -213,6 +239,8 @@ class Engine:
         m = self.model
         device.apply_run_args()
         if self.device_name == "cpp_standalone":
+            if self.flush_denormals:
+                device.insert_code("before_start", FLUSH_DENORMALS_CODE)
             nthreads = max(self.threads, 1)
             arr = device.get_array_name(m.controller.variables["rng_seed"])
             device.insert_code(
