@@ -21,7 +21,8 @@ from bioplastic.gradient.adaptive_scaling import (  # noqa: E402
 
 pytestmark = pytest.mark.gradient
 
-RULES = [RelaxationRule(), RelaxationRule(kappa=50.0, r_ref=0.0, eta=0.05), RelaxationRule(kappa=3.0, r_ref=1.0, eta=1.0)]
+RULES = [RelaxationRule(), RelaxationRule(kappa=50.0, r_ref=0.0, eta=0.05), RelaxationRule(kappa=3.0, r_ref=1.0, eta=1.0),
+         RelaxationRule(kappa=-0.9, r_ref=0.1, eta=0.5)]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: f"k{r.kappa}-r{r.r_ref}-e{r.eta}")
@@ -52,8 +53,9 @@ def test_fixed_point_decreases_with_intensity():
     assert np.all(np.diff(a_star) < 0)
     assert rule.fixed_point(0.1) == pytest.approx(1.0)
     assert rule.fixed_point(0.0) > 1.0 > rule.fixed_point(0.5)
-    # kappa = 0 switches the mechanism off
+    # kappa = 0 switches the mechanism off; -1 < kappa < 0 is the opposite direction (facilitation)
     assert np.all(RelaxationRule(kappa=0.0).fixed_point(r) == 1.0)
+    assert np.all(np.diff(RelaxationRule(kappa=-0.5, r_ref=0.1).fixed_point(r)) > 0)
 
 
 def test_busy_synapse_scales_and_silent_one_stays_at_rest():
@@ -143,7 +145,7 @@ def test_bad_input():
         get_scaling_rule("nope")
     with pytest.raises(ValueError, match="eta must lie in \\(0, 1\\]"):
         RelaxationRule(eta=0.0)
-    with pytest.raises(ValueError, match="kappa must be >= 0"):
+    with pytest.raises(ValueError, match="kappa must be > -1"):
         RelaxationRule(kappa=-1.0)
     with pytest.raises(ValueError, match="r_ref must lie in \\[0, 1\\]"):
         RelaxationRule(r_ref=2.0)

@@ -52,12 +52,15 @@ The default rule, :class:`RelaxationRule`::
     a*(r)    = (1 + kappa * r_ref) / (1 + kappa * r)      a*(r_ref) = 1
     F(a, r)  = a + eta * (a*(r) - a)                      |dF/da| = 1 - eta = q < 1
 
-Inputs busier than ``r_ref`` are depressed (``a* < 1``), quieter ones
-potentiated (``a* > 1``): the fixed point *decreases* monotonically with the
-afferent intensity (more drive, more depression), which is the homeostatic
-direction (the population rate "calls back" after a rise in input intensity,
-:func:`bioplastic.gradient.adaptive_network` tests this).  For large ``r`` the
-scaled drive ``a* r`` saturates at ``(1 + kappa r_ref) / kappa``.
+With ``kappa > 0`` (the default) inputs busier than ``r_ref`` are depressed
+(``a* < 1``), quieter ones potentiated (``a* > 1``): the fixed point
+*decreases* monotonically with the afferent intensity (more drive, more
+depression), which is the homeostatic direction: the population rate "calls
+back" after a rise in input intensity
+(``tests/test_gradient_adaptive_network.py`` checks this), and for large ``r``
+the scaled drive ``a* r`` saturates at ``(1 + kappa r_ref) / kappa``.  With
+``-1 < kappa < 0`` the same formula gives the opposite direction (busy inputs
+facilitated); the abstract does not say which direction the paper uses.
 """
 
 from __future__ import annotations
@@ -125,8 +128,11 @@ class RelaxationRule:
     Parameters
     ----------
     kappa : float
-        Sensitivity to the afferent intensity (``>= 0``; 0 switches scaling
-        off: ``a* = 1``).
+        Sensitivity to the afferent intensity, ``> -1``.  ``kappa > 0``:
+        depression with more drive (the default direction, homeostatic);
+        ``-1 < kappa < 0``: the opposite, facilitation with more drive
+        (``a*`` rises with ``r``); ``kappa = 0`` switches scaling off
+        (``a* = 1``).
     r_ref : float
         Reference intensity (spike probability per step, in ``[0, 1]``) at
         which the synapse is neither potentiated nor depressed.
@@ -146,8 +152,8 @@ class RelaxationRule:
             if not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(f"{field} must be a finite number, got {value!r}")
             object.__setattr__(self, field, float(value))
-        if self.kappa < 0:
-            raise ValueError(f"kappa must be >= 0, got {self.kappa}")
+        if not self.kappa > -1.0:
+            raise ValueError(f"kappa must be > -1 (so that 1 + kappa r > 0 for r in [0, 1]), got {self.kappa}")
         if not 0.0 <= self.r_ref <= 1.0:
             raise ValueError(f"r_ref must lie in [0, 1] (a spike probability per step), got {self.r_ref}")
         if not 0.0 < self.eta <= 1.0:
@@ -163,7 +169,7 @@ class RelaxationRule:
         return 1.0 + self.kappa * self.r_ref
 
     def fixed_point(self, r):
-        """``a*(r) = (1 + kappa r_ref) / (1 + kappa r)``, decreasing in ``r``."""
+        """``a*(r) = (1 + kappa r_ref) / (1 + kappa r)``: decreasing in ``r`` for ``kappa > 0``, increasing for ``kappa < 0``."""
         return self._numerator / (1.0 + self.kappa * r)
 
     def __call__(self, a, r):
