@@ -205,7 +205,8 @@ class SpikingNetwork(torch.nn.Module):
         b_mem, b_syn, b_out = self.decays
         x = x.to(self.w_in.dtype)
         batch, nb_steps, _ = x.shape
-        h_in = x @ self.w_in  # (batch, T, hidden): feed-forward input of each step
+        # feed-forward input of each step; unbind (not h_in[:, n]) keeps the backward pass O(T)
+        h_in = (x @ self.w_in).unbind(dim=1)
         n_hidden, n_out = self.params.n_hidden, self.params.n_out
         u = x.new_zeros(batch, n_hidden)
         i_syn = x.new_zeros(batch, n_hidden)
@@ -219,7 +220,7 @@ class SpikingNetwork(torch.nn.Module):
             spikes.append(s)
             reset = s if self.differentiable_reset else s.detach()
             u_new = (b_mem * u + (1.0 - b_mem) * i_syn) * (1.0 - reset)
-            i_new = b_syn * i_syn + h_in[:, n]
+            i_new = b_syn * i_syn + h_in[n]
             if self.recurrent:
                 i_new = i_new + s @ self.w_rec
             u_out = b_out * u_out + (1.0 - b_out) * i_out
