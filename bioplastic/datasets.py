@@ -8,12 +8,14 @@ package (``bioplastic/SHA256SUMS``), validate the IDX headers and return plain
 Where the files are looked for
 ------------------------------
 A *data root* is a folder that holds ``mnist/`` and ``fashion-mnist/``
-subfolders, each with the four ``.gz`` files.  :func:`find_data_file` searches,
-in this order:
+subfolders, each with the four ``.gz`` files.  When the ``data_dir`` argument
+is given (a data root, or directly the dataset's folder), it is the only place
+searched: an explicit path that does not hold the files is an error naming
+it, never a silent fall-back to other data.  Without it,
+:func:`find_data_file` searches, in this order:
 
-1. the ``data_dir`` argument (a data root, or directly the dataset's folder),
-2. the folder named by the environment variable ``BIOPLASTIC_DATA``,
-3. the user cache, :func:`default_cache_dir`
+1. the folder named by the environment variable ``BIOPLASTIC_DATA``,
+2. the user cache, :func:`default_cache_dir`
    (``$XDG_CACHE_HOME/bioplastic/data`` or ``~/.cache/bioplastic/data``).
 
 :func:`download` fills the cache from the official mirrors when the machine
@@ -338,7 +340,10 @@ def default_cache_dir() -> Path:
 
 
 def _candidates(name: str, filename: str, data_dir: PathLike | None):
-    """Yield ``(label, [paths])`` for every place searched, in order."""
+    """Yield ``(label, [paths])`` for every place searched, in order.
+
+    An explicit ``data_dir`` is the only place searched (no fall-back).
+    """
     if data_dir is not None:
         root = Path(data_dir).expanduser()
         paths = [root / name / filename]
@@ -347,8 +352,8 @@ def _candidates(name: str, filename: str, data_dir: PathLike | None):
         if _ALIASES.get(root.name.lower(), name) == name:
             paths.append(root / filename)
         yield f"data_dir argument ({root})", paths
-    else:
-        yield "data_dir argument: not given", []
+        return
+    yield "data_dir argument: not given", []
     env = os.environ.get(ENV_VAR, "")
     if env:
         root = Path(env).expanduser()
@@ -371,14 +376,15 @@ def find_data_file(name: str, filename: str, data_dir: PathLike | None = None) -
         File name inside the dataset folder, e.g. ``"t10k-labels-idx1-ubyte.gz"``.
     data_dir : str or path-like, optional
         A data root holding ``<name>/<filename>``, or directly the dataset's
-        folder holding ``<filename>``.  Searched first.
+        folder holding ``<filename>``.  When given, it is the only place
+        searched (an explicit path is never silently replaced by other data).
 
     Returns
     -------
     pathlib.Path
-        The first existing file among ``data_dir``, ``$BIOPLASTIC_DATA`` and
-        :func:`default_cache_dir`.  The file is *not* verified here; the
-        loaders verify it.
+        The file in ``data_dir`` if given; else the first existing file
+        among ``$BIOPLASTIC_DATA`` and :func:`default_cache_dir`.  The file
+        is *not* verified here; the loaders verify it.
 
     Raises
     ------
@@ -398,6 +404,20 @@ def find_data_file(name: str, filename: str, data_dir: PathLike | None = None) -
         searched.extend(paths)
         where = "; ".join(f"{p} (not found)" for p in paths)
         lines.append(f"  {i}. {label}" + (f": {where}" if where else ""))
+    if data_dir is not None:
+        root = Path(data_dir).expanduser()
+        state = "does not exist" if not root.exists() else (
+            "is not a folder" if not root.is_dir() else "does not hold it")
+        msg = (
+            f"{name} file {filename!r} not found in the data folder given explicitly, "
+            f"{root} ({state}); looked for "
+            + " and ".join(str(p) for p in searched)
+            + f".\nAn explicit data folder is the only place searched (${ENV_VAR} and the "
+            f"user cache are not used when one is given). Name a folder holding 'mnist/' "
+            f"and 'fashion-mnist/' (or the '{name}/' folder itself), or leave it out to use "
+            f"${ENV_VAR} or the cache."
+        )
+        raise DataNotFoundError(msg, searched)
     msg = (
         f"{name} file {filename!r} not found. Searched, in order:\n"
         + "\n".join(lines)
@@ -528,8 +548,8 @@ def load_dataset(name: str, split: str = "train",
     split : {"train", "test"}
         ``"train"`` has 60000 records, ``"test"`` (the ``t10k`` files) 10000.
     data_dir : str or path-like, optional
-        Searched before ``$BIOPLASTIC_DATA`` and the cache; see
-        :func:`find_data_file`.
+        Where the files are; when given, the only place searched (else
+        ``$BIOPLASTIC_DATA``, then the cache); see :func:`find_data_file`.
 
     Returns
     -------

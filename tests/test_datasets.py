@@ -169,17 +169,15 @@ def test_data_dir_may_be_the_dataset_folder():
 @needs_real_data
 def test_falls_back_to_env_then_cache(tmp_path, monkeypatch):
     f = "t10k-labels-idx1-ubyte.gz"
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    # data_dir lacks the file -> env var is used.
+    # no data_dir -> env var is used.
     monkeypatch.setenv(datasets.ENV_VAR, str(REAL_DATA))
-    assert datasets.find_data_file("mnist", f, empty) == REAL_DATA / "mnist" / f
+    assert datasets.find_data_file("mnist", f) == REAL_DATA / "mnist" / f
     # env var unset -> user cache ($XDG_CACHE_HOME/bioplastic/data).
     monkeypatch.delenv(datasets.ENV_VAR)
     cache = tmp_path / "xdg-cache" / "bioplastic" / "data"
     assert datasets.default_cache_dir() == cache
     _copy_mnist_test(cache)
-    assert datasets.find_data_file("mnist", f, empty) == cache / "mnist" / f
+    assert datasets.find_data_file("mnist", f) == cache / "mnist" / f
     assert datasets.load_mnist("test")[1][0] == 7
     # Without XDG_CACHE_HOME the cache is ~/.cache/bioplastic/data.
     monkeypatch.delenv("XDG_CACHE_HOME")
@@ -187,17 +185,37 @@ def test_falls_back_to_env_then_cache(tmp_path, monkeypatch):
     assert datasets.default_cache_dir() == tmp_path / "home" / ".cache" / "bioplastic" / "data"
 
 
+@needs_real_data
+@pytest.mark.parametrize("kind", ["missing", "empty", "file"])
+def test_explicit_data_dir_never_falls_back(tmp_path, monkeypatch, kind):
+    """An explicit data_dir that does not hold the files is an error naming it,
+    even when $BIOPLASTIC_DATA and the cache hold good data (issue 10)."""
+    monkeypatch.setenv(datasets.ENV_VAR, str(REAL_DATA))
+    _copy_mnist_test(tmp_path / "xdg-cache" / "bioplastic" / "data")
+    explicit = tmp_path / "nonexistent"
+    if kind == "empty":
+        explicit.mkdir()
+    elif kind == "file":
+        explicit.write_text("not a folder")
+    with pytest.raises(DataNotFoundError) as info:
+        datasets.load_mnist("test", data_dir=explicit)
+    msg = str(info.value)
+    assert str(explicit) in msg
+    assert {"missing": "does not exist", "empty": "does not hold it", "file": "is not a folder"}[kind] in msg
+    assert "only place searched" in msg
+    assert all(str(p).startswith(str(explicit)) for p in info.value.searched)
+
+
 def test_missing_data_error_lists_every_place(tmp_path, monkeypatch):
-    explicit, env = tmp_path / "explicit", tmp_path / "env-data"
+    env = tmp_path / "env-data"
     monkeypatch.setenv(datasets.ENV_VAR, str(env))
     with pytest.raises(DataNotFoundError) as info:
-        datasets.load_mnist("train", data_dir=explicit)
+        datasets.load_mnist("train")
     err = info.value
     assert isinstance(err, FileNotFoundError) and isinstance(err, DataError)
     msg = str(err)
     cache = datasets.default_cache_dir()
-    for place in (explicit / "mnist" / FILES[0], explicit / FILES[0],
-                  env / "mnist" / FILES[0], cache / "mnist" / FILES[0]):
+    for place in (env / "mnist" / FILES[0], cache / "mnist" / FILES[0]):
         assert str(place) in msg
         assert place in err.searched
     assert f"${datasets.ENV_VAR}={env}" in msg
