@@ -52,7 +52,8 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["spike_times", "causal_mask", "membrane_potential", "SpikeTimeFunction"]
+__all__ = ["spike_times", "causal_mask", "causal_weight_sum", "membrane_potential",
+           "SpikeTimeFunction", "CausalWeightSum"]
 
 
 def _check_inputs(t_in, weight, t_max, v_th, slope_floor):
@@ -74,6 +75,28 @@ def _check_inputs(t_in, weight, t_max, v_th, slope_floor):
         raise ValueError("input times must be >= 0 (or +inf for no spike), without NaN")
 
 
+def _split_inputs(t_in, t_max):
+    """Sort the inputs and split off those tied at each sample's latest time.
+
+    Returns ``order_pre`` (B, K) indices of the earlier inputs in time order,
+    padded to the longest prefix ``K`` in the batch; ``t_pre`` (B, K) their
+    times (padding: ``tau``); ``early_pre`` (B, K) True where not padding;
+    ``tau`` (B, 1) the latest input time (clamped to ``t_max``); ``tied``
+    (B, n_in) 1.0 where an input arrives at ``tau`` (dtype of ``t_in``).
+    """
+    # inputs at or after the window end never matter: clamping them to t_max
+    # keeps the arithmetic finite and leaves every candidate time unchanged
+    t_clamped = t_in.clamp(max=t_max)
+    t_sorted, order = torch.sort(t_clamped, dim=1)
+    tau = t_sorted[:, -1:]
+    early = t_sorted < tau
+    k_max = int(early.sum(dim=1).max())
+    early_pre = early[:, :k_max]
+    t_pre = torch.where(early_pre, t_sorted[:, :k_max], tau)
+    tied = (t_clamped == tau).to(t_in.dtype)
+    return order[:, :k_max], t_pre, early_pre, tau, tied
+
+
 @torch.no_grad()
 def _solve(t_in, weight, t_max, v_th):
     """Firing times and summed causal weights (no autograd).
@@ -90,24 +113,18 @@ def _solve(t_in, weight, t_max, v_th):
     (padding: zero weight at time ``tau``, i.e. empty intervals).
     """
     batch, n_in = t_in.shape
-    # inputs at or after the window end never matter: clamping them to t_max
-    # keeps the arithmetic finite and leaves every candidate time unchanged
-    t_clamped = t_in.clamp(max=t_max)
-    t_sorted, order = torch.sort(t_clamped, dim=1)                    # (B, n_in)
-    tau = t_sorted[:, -1:]                                            # latest time
-    early = t_sorted < tau
-    k_max = int(early.sum(dim=1).max())
-    t_pre = torch.where(early[:, :k_max], t_sorted[:, :k_max], tau)   # (B, K)
-    w_pre = weight.t()[order[:, :k_max]]                              # (B, K, n_out)
-    w_pre.mul_(early[:, :k_max].unsqueeze(2))
-    tied = (t_clamped == tau).to(weight.dtype) @ weight.t()           # (B, n_out)
+    order_pre, t_pre, early_pre, tau, tied = _split_inputs(t_in, t_max)
+    k_max = t_pre.shape[1]
+    w_pre = weight.t()[order_pre]                                     # (B, K, n_out)
+    w_pre.mul_(early_pre.unsqueeze(2))
+    tied_sum = tied @ weight.t()                                      # (B, n_out)
     a = torch.cumsum(w_pre, dim=1)                                    # A_k
     w_pre.mul_(t_pre.unsqueeze(2))
     b = torch.cumsum(w_pre, dim=1)                                    # B_k
     del w_pre
     # the last interval, [tau, t_max], after the tied inputs arrive
-    a_last = tied + (a[:, -1] if k_max else 0.0)
-    b_last = tau * tied + (b[:, -1] if k_max else 0.0)
+    a_last = tied_sum + (a[:, -1] if k_max else 0.0)
+    b_last = tau * tied_sum + (b[:, -1] if k_max else 0.0)
     a = torch.cat([a, a_last.unsqueeze(1)], dim=1)                    # (B, K+1, n_out)
     b = torch.cat([b, b_last.unsqueeze(1)], dim=1).add_(v_th)         # v_th + B_k
     t_next = torch.cat([t_pre[:, 1:], tau, tau.new_full((batch, 1), t_max)], dim=1)
@@ -121,9 +138,7 @@ def _solve(t_in, weight, t_max, v_th):
     b_k = torch.gather(b, 1, k_first).squeeze(1)
     t_out = torch.where(fired, b_k / torch.where(fired, a_k, 1.0), torch.inf)
     w_sum = torch.where(fired, a_k, 0.0)
-    split = (order[:, :k_max], t_pre, early[:, :k_max], tau,
-             (t_clamped == tau).to(weight.dtype))
-    return t_out, w_sum, split
+    return t_out, w_sum, (order_pre, t_pre, early_pre, tau, tied)
 
 
 def causal_mask(t_in, t_out):
@@ -186,6 +201,57 @@ class SpikeTimeFunction(torch.autograd.Function):
             grad_t = tied * (s_tied @ weight)
             grad_t.scatter_add_(1, order_pre, gt_pre)
         return grad_t, grad_w, None, None, None
+
+
+class CausalWeightSum(torch.autograd.Function):
+    """``W_i = sum_{j : t_j < t_i} w_ij`` for fired neurons (0 for silent ones).
+
+    ``forward(t_in, t_out, weight, t_max)``.  Differentiable in ``weight``
+    (``dW_i/dw_ij`` = 1 on the causal set); piecewise constant, hence with
+    zero gradient, in the times.  Uses the same tie split as the solver, so
+    it costs about as much as the backward pass of :func:`spike_times`.
+    """
+
+    @staticmethod
+    def forward(ctx, t_in, t_out, weight, t_max):
+        order_pre, t_pre, early_pre, tau, tied = _split_inputs(t_in, t_max)
+        fired = torch.isfinite(t_out)
+        m_pre = ((t_pre.unsqueeze(2) < t_out.unsqueeze(1)) & early_pre.unsqueeze(2)
+                 & fired.unsqueeze(1))                                               # (B, K, n_out)
+        late = (t_out > tau) & fired                                                 # tied inputs causal
+        w_sum = (m_pre * weight.t()[order_pre]).sum(dim=1) + late * (tied @ weight.t())
+        ctx.save_for_backward(order_pre, m_pre, late, tied)
+        return w_sum
+
+    @staticmethod
+    def backward(ctx, grad_w_sum):
+        order_pre, m_pre, late, tied = ctx.saved_tensors
+        grad_wt = tied.t() @ (grad_w_sum * late)                                     # (n_in, n_out)
+        g_pre = m_pre * grad_w_sum.unsqueeze(1)
+        grad_wt.index_add_(0, order_pre.reshape(-1), g_pre.reshape(-1, g_pre.shape[2]))
+        return None, None, grad_wt.t(), None
+
+
+def causal_weight_sum(t_in, t_out, weight, t_max):
+    """Summed causal weight ``W_i`` of each fired neuron (0 where silent).
+
+    Parameters
+    ----------
+    t_in : torch.Tensor
+        Presynaptic times ``(batch, n_in)``.
+    t_out : torch.Tensor
+        The layer's spike times ``(batch, n_out)`` (``+inf`` = silent).
+    weight : torch.Tensor
+        ``(n_out, n_in)``.
+    t_max : float
+        Window end (inputs at or after it are never causal).
+
+    Returns
+    -------
+    torch.Tensor
+        ``(batch, n_out)``, differentiable in ``weight``.
+    """
+    return CausalWeightSum.apply(t_in, t_out.detach(), weight, float(t_max))
 
 
 def spike_times(t_in, weight, t_max, v_th=1.0, slope_floor=1e-2):
