@@ -5,6 +5,7 @@ Usage::
 
     python analysis/make_figures.py RUN_DIR [--max-points 2000] [--seed 0]
                                             [--no-tsne] [--formats png,pdf]
+    python analysis/make_figures.py RUN_DIR --curve-only    # also while it trains
 
 Reads a run directory (``docs/run_format.rst``) and writes
 
@@ -23,6 +24,10 @@ Layers: ``input`` (pixels of the test images), ``hidden`` and ``label``
 assignment, coloured by the assigned class).  Metrics and embeddings use one
 class-stratified random subsample of at most ``--max-points`` points per
 layer (0 = all).
+
+``--curve-only`` draws just ``figures/accuracy_curve`` (accuracy against
+training samples seen, from ``training.csv`` and ``evaluations.csv``), and
+works on a run that is still training.
 
 Exit status: 0 on success, 2 if RUN_DIR is not a complete run directory (the
 message names the missing files) or an option is invalid.
@@ -69,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: %(default)s)")
     parser.add_argument(
         "--no-tsne", action="store_true", help="skip the t-SNE embeddings (metrics in the original spaces only)"
+    )
+    parser.add_argument(
+        "--curve-only", action="store_true",
+        help="only the accuracy-against-samples-seen figure; works on a run still training",
     )
     parser.add_argument(
         "--formats",
@@ -158,6 +167,23 @@ def collect_layers(run, clustering, max_points: int, seed: int):
     return layers, skipped
 
 
+def _curve_only(run_dir, formats, figures, runs, plt) -> int:
+    """Just the accuracy curve, from whatever a (possibly running) run has written."""
+    try:
+        run = runs.load_run(run_dir, require=())
+    except runs.RunError as err:
+        return _error(str(err))
+    if run.training is None and run.evaluations is None:
+        return _error(f"{run_dir} has neither training.csv nor evaluations.csv yet")
+    with figures.style():
+        ax = figures.plot_accuracy_curve(run.training, run.evaluations)
+        paths = figures.save_figure(ax.figure, Path(run.path) / "figures", "accuracy_curve", formats)
+        plt.close(ax.figure)
+    for p in paths:
+        _log(f"wrote {p}")
+    return EXIT_OK
+
+
 def main(argv=None) -> int:
     """Command-line entry point; returns the exit status (0 ok, 2 bad input)."""
     args = build_parser().parse_args(argv)
@@ -185,6 +211,8 @@ def main(argv=None) -> int:
     if bad:
         return _error(f"unsupported figure format(s) {', '.join(bad)}; choose from {', '.join(sorted(supported))}")
 
+    if args.curve_only:
+        return _curve_only(args.run_dir, formats, figures, runs, plt)
     try:
         run = runs.load_run(args.run_dir)
     except runs.RunError as err:

@@ -1,22 +1,49 @@
-"""The supervised experiment of Hao et al. (2020): train, checkpoint, test, write a run.
+"""The supervised experiment of Hao et al. (2020): train, checkpoint, evaluate, test, write a run.
 
 :func:`run_supervised` is what ``protocols/supervised_mnist.py`` and
 ``protocols/supervised_fashion_mnist.py`` call.  It writes a run directory
 (``docs/run_format.rst``): ``run.json`` first, then after every training chunk
-an atomic ``checkpoint/checkpoint.npz`` (state, position, seed, metrics so
-far), the chunk's training responses ``train_counts/chunk_NNNNNN.npz`` and
-``training.csv``, and at the end ``weights.npz``, ``test_counts.npz``,
-``test_samples.csv`` and ``metrics.json``.  ``resume=True`` continues from
-the last checkpoint: a run killed in the middle of a chunk loses at most that
-chunk.
+the chunk's training responses ``train_counts/chunk_NNNNNN.npz``, an atomic
+``checkpoint/checkpoint.npz`` (state, position, seed, metrics so far),
+``training.csv`` and ``evaluations.csv``, and at the end ``weights.npz``,
+``test_counts.npz``, ``test_samples.csv`` and ``metrics.json``.
+
+Accuracy during training
+    Every ``eval_every`` training samples (and at the end of training) the
+    network is evaluated, learning off, on one fixed evaluation subset of
+    ``n_eval`` samples drawn once from the validation split (or, without one,
+    from the training samples the run does not train on, or else from the
+    test split, which the run record and the log then say).  The training
+    state is not changed by an evaluation: it runs on a copy, and the chunk
+    seeds of training do not depend on it.
+
+Safety
+    The run directory is locked (:func:`bioplastic.runs.lock_run_directory`)
+    for the whole run, so a second process started on the same directory
+    stops at once.  ``resume=True`` continues from the last checkpoint: a run
+    killed in the middle of a chunk loses at most that chunk, and every
+    sample is learned exactly once.  Ctrl-C (SIGINT) or SIGTERM stop the run
+    with :class:`RunInterrupted` (the protocols exit with status 130 and print
+    the command that continues it); a signal arriving while the run writes
+    its files is honoured once they are written.  A chunk whose new state
+    holds NaN or infinite values stops training before anything of it is
+    written (:class:`NonFiniteStateError`), and a checkpoint holding such
+    values is refused on ``--resume``.  A write that fails (a full disk)
+    leaves the previous checkpoint in place, and the error says how much was
+    kept.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import shlex
+import signal
 import sys
+import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +51,25 @@ import pandas as pd
 
 from . import readout, runs
 
-__all__ = ["ExperimentConfig", "run_supervised"]
+__all__ = ["ExperimentConfig", "run_supervised", "RunInterrupted", "NonFiniteStateError",
+           "evaluation_every", "EXIT_INTERRUPTED"]
 
 CHECKPOINT = Path("checkpoint") / "checkpoint.npz"
 #: Per-chunk training responses (hidden and label counts of every sample learned).
 TRAIN_COUNTS = Path("train_counts")
+#: Exit status of a protocol stopped by a signal (as a shell reports SIGINT).
+EXIT_INTERRUPTED = 130
+#: Columns of ``evaluations.csv``.
+EVALUATION_COLUMNS = ("samples_seen", "split", "accuracy_supervised", "accuracy_assignment",
+                      "n_samples", "epoch", "kind", "wall_seconds")
+
+
+class RunInterrupted(runs.RunError):
+    """The run was stopped by a signal (Ctrl-C, SIGTERM); the last checkpoint is intact."""
+
+
+class NonFiniteStateError(runs.RunError):
+    """A network state (a new chunk's, or a checkpoint's) holds NaN or infinite values."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +89,8 @@ class ExperimentConfig:
     chunk_size : windows per chunk, K.
     seed : run seed (initial weights, sample order, random streams).
     out : run directory.
-    data_dir : data location (else ``$BIOPLASTIC_DATA`` or the cache).
+    data_dir : data location; when given, the only place searched (else
+        ``$BIOPLASTIC_DATA`` or the cache).
     n_assign : last training samples whose responses give the neuron
         assignments (GeNN code: the last 60000).
     snapshots : number of weight snapshots kept over training.
@@ -56,6 +98,10 @@ class ExperimentConfig:
     overrides : pairs ("table.field", "value with unit"), e.g.
         ``(("label.teacher_rate", "100*Hz"),)``, applied to the variant's
         parameters (see :func:`bioplastic.params.with_overrides`).
+    eval_every : training samples between evaluations of the fixed
+        evaluation subset; None = automatic (:func:`evaluation_every`), 0 = no
+        evaluations during training.
+    n_eval : size of the evaluation subset (fewer if its source holds fewer).
     """
 
     dataset: str = "mnist"
@@ -76,11 +122,42 @@ class ExperimentConfig:
     inhibition: str = "pooled"
     overrides: tuple = ()
     verbose: bool = True
+    eval_every: int | None = None
+    n_eval: int = 1000
+
+
+#: Options that may differ between a run and its resumption.
+_RESUMABLE_CHANGES = ("out", "verbose", "data_dir", "threads")
+#: Options a resumed run may change on purpose: train for more epochs, test on more samples.
+_EXTENDABLE = ("epochs", "n_test")
 
 
 def _log(cfg, msg):
     if cfg.verbose:
         print(msg, flush=True)
+
+
+def evaluation_every(total_samples, n_eval, evaluations=10, max_overhead=0.2):
+    """Automatic spacing of the evaluations during training.
+
+    About ``evaluations`` evaluations over the run, but never so many that
+    evaluating costs more than ``max_overhead`` of the training time (an
+    evaluation of ``n_eval`` samples costs about as much as training on them).
+
+    Parameters
+    ----------
+    total_samples : int
+        Training samples of the whole run (all epochs).
+    n_eval : int
+        Size of the evaluation subset.
+
+    Returns
+    -------
+    int
+        Training samples between evaluations (there is always one more at the
+        end of training).
+    """
+    return int(max(-(-int(total_samples) // evaluations), np.ceil(n_eval / max_overhead), 1))
 
 
 def _load_data(cfg, params):
@@ -92,17 +169,46 @@ def _load_data(cfg, params):
         # the authors' preprocessing: each image scaled to mean pixel 30 (rounded, clipped)
         x_train = normalize_mean_intensity(x_train, 30.0, quantize=True)
         x_test = normalize_mean_intensity(x_test, 30.0, quantize=True)
+    if cfg.n_validation >= len(y_train):
+        raise ValueError(f"n_validation={cfg.n_validation} leaves no training samples "
+                         f"(the training split has {len(y_train)})")
     train_idx, val_idx = train_validation_split(len(y_train), cfg.n_validation, cfg.seed)
     rng = np.random.default_rng([cfg.seed, 1])
     train_idx = rng.permutation(train_idx)
+    unused_idx = train_idx[:0]
     if cfg.n_train is not None:
         if cfg.n_train > len(train_idx):
             raise ValueError(f"n_train={cfg.n_train} exceeds the {len(train_idx)} training samples available")
-        train_idx = train_idx[: cfg.n_train]
+        train_idx, unused_idx = train_idx[: cfg.n_train], train_idx[cfg.n_train:]
     n_test = len(y_test) if cfg.n_test is None else cfg.n_test
     if n_test > len(y_test):
         raise ValueError(f"n_test={n_test} exceeds the {len(y_test)} test samples")
-    return x_train, y_train, train_idx, val_idx, x_test[:n_test], y_test[:n_test]
+    return dict(x_train=x_train, y_train=y_train, train_idx=train_idx, val_idx=val_idx,
+                unused_idx=unused_idx, x_test_all=x_test, y_test_all=y_test,
+                x_test=x_test[:n_test], y_test=y_test[:n_test])
+
+
+def _evaluation_subset(cfg, data):
+    """The fixed evaluation subset: (split name, description, images, labels, indices).
+
+    Drawn once, from the seed: the first ``n_eval`` of a seeded permutation of
+    the validation split if there is one, else of the training samples the
+    run does not train on, else of the test split.
+    """
+    if data["val_idx"].size:
+        split, source, pool = "validation", "validation split", data["val_idx"]
+        x, y = data["x_train"], data["y_train"]
+    elif data["unused_idx"].size:
+        split, source, pool = ("unused-train", "training-split samples this run does not train on",
+                               np.sort(data["unused_idx"]))
+        x, y = data["x_train"], data["y_train"]
+    else:
+        split, source, pool = ("test", "test split (no validation split and every training sample "
+                                       "is trained on); monitor with it, do not tune on it: "
+                                       "use --n-validation for tuning", np.arange(len(data["y_test_all"])))
+        x, y = data["x_test_all"], data["y_test_all"]
+    idx = np.sort(np.random.default_rng([cfg.seed, 5]).permutation(pool)[: cfg.n_eval])
+    return split, source, x[idx], y[idx].astype(np.int64), idx
 
 
 def _validate(cfg):
@@ -113,15 +219,18 @@ def _validate(cfg):
         raise ValueError(f"dataset must be one of {DATASETS}")
     if cfg.device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {cfg.device!r}")
-    for name in ("n_hidden", "epochs", "chunk_size", "threads"):
-        if int(getattr(cfg, name)) != getattr(cfg, name) or getattr(cfg, name) < 1:
-            raise ValueError(f"{name} must be a positive integer, got {getattr(cfg, name)!r}")
+    for name in ("n_hidden", "epochs", "chunk_size", "threads", "n_eval"):
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or int(v) != v or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
     for name in ("n_train", "n_test"):
         v = getattr(cfg, name)
         if v is not None and (int(v) != v or v < 1):
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if cfg.n_validation < 0:
         raise ValueError("n_validation must be non-negative")
+    if cfg.eval_every is not None and (int(cfg.eval_every) != cfg.eval_every or cfg.eval_every < 0):
+        raise ValueError(f"eval_every must be a non-negative integer (0 = off), got {cfg.eval_every!r}")
 
 
 def _phase_seed(run_seed, tag, epoch, base):
@@ -129,6 +238,56 @@ def _phase_seed(run_seed, tag, epoch, base):
 
     return lambda i: chunk_seed(run_seed * 1000003 + tag * 1009 + epoch, base + i)
 
+
+# ---------------------------------------------------------------------------- state checks
+
+def non_finite_variables(state) -> list:
+    """``[(name, n_bad, size)]`` of the float arrays of ``state`` holding NaN or inf."""
+    bad = []
+    for key, value in state.items():
+        a = np.asarray(value)
+        if a.dtype.kind in "fc":
+            n_bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+            if n_bad:
+                bad.append((key, n_bad, int(a.size)))
+    return bad
+
+
+def _describe_bad(bad):
+    return ", ".join(f"{k} ({n} of {size} values NaN or infinite)" for k, n, size in bad)
+
+
+def _check_checkpoint_state(state, expected, path, record):
+    """Refuse a checkpoint that does not fit this model or holds garbage."""
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    shapes = sorted(k for k in set(state) & set(expected)
+                    if np.shape(state[k]) != np.shape(expected[k]))
+    if missing or extra or shapes:
+        versions = record.get("versions", {}) if isinstance(record, dict) else {}
+        from . import __version__
+
+        parts = []
+        if missing:
+            parts.append("lacks " + ", ".join(missing))
+        if extra:
+            parts.append("holds variables this model does not have: " + ", ".join(extra))
+        if shapes:
+            parts.append("has other shapes for " + ", ".join(
+                f"{k} {np.shape(state[k])} (model {np.shape(expected[k])})" for k in shapes))
+        raise runs.RunError(
+            f"checkpoint {path} does not fit the network this code builds: it "
+            + "; ".join(parts)
+            + f" (run recorded with bioplastic {versions.get('bioplastic', '?')}, this is "
+            f"{__version__}); continue it with the code that started it, or start a new run")
+    bad = non_finite_variables(state)
+    if bad:
+        raise NonFiniteStateError(
+            f"checkpoint {path} is corrupt: {_describe_bad(bad)}; it cannot be continued. "
+            "Remove the checkpoint folder to start the run over, or use another --out")
+
+
+# ---------------------------------------------------------------------------- checkpoints
 
 def _save_checkpoint(out, state, progress):
     arrays = {f"state/{k}": v for k, v in state.items()}
@@ -147,7 +306,12 @@ def _recent_training_counts(out, n_chunks, n_assign, n_hidden):
     for chunk in range(n_chunks - 1, -1, -1):
         if total >= n_assign:
             break
-        d = runs.load_npz(_chunk_counts_path(out, chunk))
+        path = _chunk_counts_path(out, chunk)
+        try:
+            d = runs.load_npz(path)
+        except (OSError, ValueError) as err:
+            raise runs.RunError(f"cannot resume: the training responses {path} are missing or "
+                                f"unreadable ({err}); the neuron assignments need them") from err
         counts.insert(0, d["hidden_counts"])
         labels.insert(0, d["labels"].astype(np.int64))
         total += len(d["labels"])
@@ -166,7 +330,104 @@ def _load_checkpoint(out):
     except Exception as err:  # corrupt: say so rather than start over silently
         raise runs.RunError(f"checkpoint {path} is unreadable ({err}); remove it to start over") from err
     state = {k[len("state/"):]: v for k, v in arrays.items() if k.startswith("state/")}
+    # checkpoints of earlier versions lack the evaluation schedule
+    progress.setdefault("evaluations", [])
     return state, progress
+
+
+# ---------------------------------------------------------------------------- signals
+
+class _StopSignals:
+    """SIGINT/SIGTERM -> KeyboardInterrupt, held back while the run writes its files.
+
+    Installed only in the main thread (Python delivers signals there).
+    """
+
+    def __init__(self):
+        self.signum = None
+        self._deferring = False
+        self._old = {}
+        self.interrupt_message = "interrupted"
+
+    def _handler(self, signum, frame):
+        self.signum = signum
+        if not self._deferring:
+            raise KeyboardInterrupt
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self._old[s] = signal.signal(s, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for s, old in self._old.items():
+            signal.signal(s, old)
+        return False
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """Hold signals back for the block; honour one that came once it is done."""
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        if self.signum is not None:
+            raise KeyboardInterrupt
+
+    @property
+    def name(self):
+        return signal.Signals(self.signum).name if self.signum is not None else "KeyboardInterrupt"
+
+
+def _resume_command(command):
+    argv = list(command)
+    if argv and argv[0].endswith(".py"):
+        argv = ["python"] + argv
+    if "--resume" not in argv:
+        argv.append("--resume")
+    return shlex.join(argv)
+
+
+def _write_failure(out, err, kept_samples, resume_cmd, what):
+    where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        import shutil
+
+        with contextlib.suppress(OSError):
+            free = shutil.disk_usage(out).free / 2**20
+            where += f"; {free:.0f} MiB free on its file system"
+        reason = "the disk is full"
+    else:
+        reason = err.strerror or str(err)
+    return (f"could not write {what} in {out}: {reason}{where}. The last checkpoint "
+            f"({kept_samples} samples learned) is intact. Free some space (or fix the cause) "
+            f"and continue with:\n  {resume_cmd}")
+
+
+def _check_params_unchanged(record, params_now, out):
+    """Resuming with code whose default parameters changed would silently change the model."""
+    recorded = record.get("params", {})
+    changed, added = [], []
+
+    def walk(a, b, prefix):
+        for k in sorted(set(a) | set(b)):
+            name = f"{prefix}{k}"
+            if k not in a or k not in b:
+                added.append(name)
+            elif isinstance(a[k], dict) and isinstance(b[k], dict):
+                walk(a[k], b[k], name + ".")
+            elif a[k] != b[k]:
+                changed.append(f"{name} (recorded {a[k]!r}, now {b[k]!r})")
+
+    walk(recorded, params_now, "")
+    if changed:
+        raise runs.RunError(
+            f"cannot resume {out}: the model parameters differ from the recorded run (the code "
+            f"changed since it started?): {', '.join(changed)}. Restore them with "
+            f"--param TABLE.FIELD=VALUE, or continue with the code that started the run")
+    return added
 
 
 def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) -> dict:
@@ -185,42 +446,117 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
     -------
     dict
         The metrics written to ``metrics.json``.
+
+    Raises
+    ------
+    RunInterrupted
+        Stopped by SIGINT or SIGTERM; the message says how to continue.
+    NonFiniteStateError
+        A chunk produced NaN/inf state (nothing of it written), or the
+        checkpoint to resume from holds such values.
+    bioplastic.runs.RunLockedError
+        Another process is using the run directory.
+    bioplastic.runs.RunError
+        Any other problem with the run directory (options differ from the
+        recorded run, a write failed, ...).
     """
-    from .engine import Engine
     from .params import model_params, params_as_strings, with_overrides
 
     _validate(cfg)
-    t_start = time.perf_counter()
+    command = list(command if command is not None else sys.argv)
+    params = with_overrides(model_params(cfg.dataset, cfg.n_hidden), dict(cfg.overrides))
     out = Path(cfg.out)
     runs.check_writable(out)
-    params = with_overrides(model_params(cfg.dataset, cfg.n_hidden), dict(cfg.overrides))
+    with runs.lock_run_directory(out), _StopSignals() as stop:
+        try:
+            return _run_locked(cfg, resume, command, params, out, stop,
+                               params_as_strings(params))
+        except KeyboardInterrupt:
+            raise RunInterrupted(stop.interrupt_message) from None
+
+
+def _run_locked(cfg, resume, command, params, out, stop, params_strings):
+    from .engine import Engine
+
+    t_start = time.perf_counter()
     record_path = out / "run.json"
     ckpt = None
+    extended = {}
+    resume_cmd = _resume_command(command)
+    stop.interrupt_message = (
+        f"interrupted before training continued; nothing changed. Continue with:\n  {resume_cmd}"
+        if resume else f"interrupted before training started. Start again with:\n  {shlex.join(command)}")
     if resume:
         if not record_path.exists():
             raise runs.RunError(f"cannot resume: {record_path} does not exist")
-        old = runs.read_json(record_path)
+        try:
+            old = runs.read_json(record_path)
+        except (OSError, ValueError) as err:
+            raise runs.RunError(f"cannot resume: {record_path} is unreadable ({err})") from err
         old_cfg = old.get("config", {})
+        defaults = {f.name: f.default for f in fields(ExperimentConfig)}
         mine = json.loads(json.dumps(asdict(cfg)))
-        diff = {k for k in mine if k not in ("out", "verbose", "data_dir", "threads") and old_cfg.get(k) != mine[k]}
+        recorded = {k: old_cfg.get(k, json.loads(json.dumps(defaults[k]))) for k in mine}
+        diff = {k for k in mine if k not in _RESUMABLE_CHANGES + _EXTENDABLE and recorded[k] != mine[k]}
+        extended = {k: (recorded[k], mine[k]) for k in _EXTENDABLE if recorded[k] != mine[k]}
         if diff:
             raise runs.RunError(
                 f"cannot resume {out}: options differ from the recorded run: "
-                + ", ".join(f"{k} (recorded {old_cfg.get(k)!r}, now {mine[k]!r})" for k in sorted(diff)))
+                + ", ".join(f"{k} (recorded {recorded[k]!r}, now {mine[k]!r})" for k in sorted(diff)))
+        added = _check_params_unchanged(old, params_strings, out)
+        if added:
+            _log(cfg, f"[bioplastic] note: parameters {', '.join(added)} are new or gone since the run "
+                      f"was recorded; continuing with this code's values")
+        from . import __version__
+
+        old_version = old.get("versions", {}).get("bioplastic")
+        if old_version and old_version != __version__:
+            _log(cfg, f"[bioplastic] note: the run was started with bioplastic {old_version}, "
+                      f"this is {__version__}")
         ckpt = _load_checkpoint(out)
         if ckpt is None:
             _log(cfg, f"[bioplastic] no checkpoint in {out}; starting from the beginning")
+        else:
+            bad = non_finite_variables(ckpt[0])
+            if bad:  # say so before loading data and building the network
+                raise NonFiniteStateError(
+                    f"checkpoint {out / CHECKPOINT} is corrupt: {_describe_bad(bad)}; it cannot "
+                    "be continued. Remove the checkpoint folder to start the run over, or use "
+                    "another --out")
+            progress = ckpt[1]
+            if cfg.epochs < progress["epoch"]:
+                raise runs.RunError(
+                    f"cannot resume {out} with --epochs {cfg.epochs}: it has already completed "
+                    f"{progress['epoch']} epochs")
+            progress["done"] = progress["epoch"] >= cfg.epochs
+            if progress["done"] and not extended and (out / "metrics.json").exists():
+                _log(cfg, f"[bioplastic] {out} is complete ({progress['epoch']} epochs, "
+                          f"{progress['samples_seen']} samples learned); nothing to do. To train on, "
+                          f"resume with a larger --epochs")
+                return runs.read_json(out / "metrics.json")
+            if extended:
+                old.setdefault("resumed", []).append({
+                    "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": command,
+                    "samples_seen": progress["samples_seen"],
+                    "changed": {k: {"from": a, "to": b} for k, (a, b) in extended.items()}})
+                old["config"] = mine
+                old["epochs"] = cfg.epochs
+                _log(cfg, "[bioplastic] continuing with " + ", ".join(
+                    f"{k} {b} (was {a})" for k, (a, b) in extended.items()))
     elif (out / CHECKPOINT).exists() or (out / "metrics.json").exists():
         raise runs.RunError(f"{out} already holds a run; use --resume to continue it or choose another --out")
 
-    x_train, y_train, train_idx, val_idx, x_test, y_test = _load_data(cfg, params)
-    from .training import iterate_phase, pixel_rates, run_phase
-
+    data = _load_data(cfg, params)
+    train_idx, val_idx = data["train_idx"], data["val_idx"]
+    y_test = data["y_test"]
     n_train = len(train_idx)
+    total = n_train * cfg.epochs
+    eval_split, eval_source, eval_x, eval_y, _ = _evaluation_subset(cfg, data)
+    eval_every = (evaluation_every(total, len(eval_y)) if cfg.eval_every is None else int(cfg.eval_every))
     record = {
         "format_version": runs.FORMAT_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": list(command if command is not None else sys.argv),
+        "command": command,
         "seed": cfg.seed,
         "device": cfg.device,
         "threads": cfg.threads,
@@ -235,37 +571,97 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
         "n_validation": len(val_idx),
         "chunk_size": cfg.chunk_size,
         "inhibition": cfg.inhibition,
-        "params": params_as_strings(params),
+        "evaluation": {"every": eval_every, "n_samples": int(len(eval_y)), "split": eval_split,
+                       "source": eval_source},
+        "params": params_strings,
         "versions": runs.software_versions(),
         "config": asdict(cfg),
     }
     if ckpt is None:
         runs.write_json(record_path, record)
+    elif extended:
+        old["n_test"] = record["n_test"]
+        old["evaluation"] = record["evaluation"]
+        runs.write_json(record_path, old)
 
     engine = Engine(params, device=cfg.device, chunk_size=cfg.chunk_size, threads=cfg.threads,
                     float32=cfg.float32, inhibition=cfg.inhibition, seed=cfg.seed,
                     verbose=cfg.verbose)
+    try:
+        return _train_and_test(cfg, params, out, engine, ckpt, record, data, stop, resume_cmd,
+                               (eval_split, eval_source, eval_x, eval_y, eval_every), t_start)
+    finally:
+        engine.close()
+
+
+def _train_and_test(cfg, params, out, engine, ckpt, record, data, stop, resume_cmd, evaluation, t_start):
+    from .training import iterate_phase, pixel_rates, run_phase
+
+    x_train, y_train, train_idx, val_idx = data["x_train"], data["y_train"], data["train_idx"], data["val_idx"]
+    x_test, y_test = data["x_test"], data["y_test"]
+    eval_split, eval_source, eval_x, eval_y, eval_every = evaluation
+    n_train = len(train_idx)
+    n_cls = params.label.n_classes
     _log(cfg, f"[bioplastic] {cfg.device}: network ready in {engine.build_seconds:.1f} s "
               f"(N_E = {cfg.n_hidden}, K = {cfg.chunk_size})")
     n_assign = min(cfg.n_assign, n_train * cfg.epochs)
+    tally = readout.RollingAssignment(cfg.n_hidden, n_cls, n_assign)
     if ckpt is None:
         state = engine.initial_state()
         progress = {"epoch": 0, "position": 0, "carried": 0, "chunk": 0, "samples_seen": 0,
                     "windows": 0, "train_seconds": 0.0, "training_rows": [], "snapshots": [],
-                    "done": False}
-        tally = readout.RollingAssignment(cfg.n_hidden, params.label.n_classes, n_assign)
+                    "evaluations": [], "done": False}
     else:
         state, progress = ckpt
-        tally = readout.RollingAssignment(cfg.n_hidden, params.label.n_classes, n_assign)
+        _check_checkpoint_state(state, engine.initial_state(), out / CHECKPOINT, record)
         tally.add(*_recent_training_counts(out, progress["chunk"], n_assign, cfg.n_hidden))
         _log(cfg, f"[bioplastic] resuming at epoch {progress['epoch'] + 1}, sample "
                   f"{progress['position']} ({progress['samples_seen']} samples learned)")
+    kept = progress["samples_seen"]  # samples learned in the checkpoint on disk
+    stop.interrupt_message = (f"interrupted; the last checkpoint ({kept} samples learned) is intact. "
+                              f"Continue with:\n  {resume_cmd}")
     snapshots = {}
     snap_path = out / "snapshots.npz"
     if snap_path.exists() and progress["snapshots"]:
-        snapshots = runs.load_npz(snap_path)
-    total = n_train * cfg.epochs
-    snap_every = max(1, total // max(cfg.snapshots, 1))
+        # only the snapshots the checkpoint knows of (a later one may have been
+        # written just before the process was stopped)
+        snapshots = {k: v[: len(progress["snapshots"])] for k, v in runs.load_npz(snap_path).items()}
+    snap_every = max(1, n_train * cfg.epochs // max(cfg.snapshots, 1))
+    if ckpt is not None and (out / "evaluations.csv").exists():
+        # the final evaluations of the epochs a run had before it was resumed with more
+        earlier = runs.read_table(out / "evaluations.csv")
+        earlier = earlier[earlier["kind"] == "final"] if "kind" in earlier else earlier.iloc[:0]
+        known = {(r["samples_seen"], r["split"], r["kind"]) for r in progress["evaluations"]}
+        for r in json.loads(earlier.to_json(orient="records")):
+            if r["samples_seen"] < progress["samples_seen"] or not progress["done"]:
+                if (r["samples_seen"], r["split"], r["kind"]) not in known:
+                    progress["evaluations"].append(r)
+        progress["evaluations"].sort(key=lambda r: r["samples_seen"])
+    if eval_every:
+        _log(cfg, f"[bioplastic] evaluating every {eval_every} training samples on {len(eval_y)} "
+                  f"samples of the {eval_source}")
+    eval_rates = pixel_rates(eval_x, params.input)
+
+    def evaluate(state, seen):
+        """One evaluation of the fixed subset, learning off, on a copy of ``state``."""
+        k = sum(r.get("kind") == "during-training" for r in progress["evaluations"])
+        t0 = time.perf_counter()
+        _, res = run_phase(engine, state, eval_rates, eval_y, False, _phase_seed(cfg.seed, 4, k, 0))
+        row = {
+            "samples_seen": int(seen), "split": eval_split,
+            "accuracy_supervised": readout.accuracy(readout.supervised_predictions(res.label_counts), eval_y),
+            "accuracy_assignment": readout.accuracy(
+                readout.assignment_predictions(res.hidden_counts, tally.assignments(), n_cls), eval_y),
+            "n_samples": int(len(eval_y)), "epoch": seen / n_train, "kind": "during-training",
+            "wall_seconds": time.perf_counter() - t0,
+        }
+        _log(cfg, f"[eval] {seen} samples learned: {eval_split} subset ({len(eval_y)}): supervised "
+                  f"{row['accuracy_supervised']:.4f}, assignment {row['accuracy_assignment']:.4f} "
+                  f"({row['wall_seconds']:.1f} s)")
+        return row
+
+    def write_evaluations(rows):
+        runs.save_table(out / "evaluations.csv", pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS)))
 
     # ---------------------------------------------------------------- training
     while not progress["done"]:
@@ -279,45 +675,73 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
         seen0 = progress["position"]
         for state, ch in iterate_phase(engine, state, rates, labels, True, seeds,
                                        start=progress["position"], carried_presentations=progress["carried"]):
+            chunk_no = progress["chunk"]
+            bad = non_finite_variables(state)
+            if bad:
+                raise NonFiniteStateError(
+                    f"training stopped: after chunk {chunk_no} (epoch {epoch + 1}, samples "
+                    f"{ch.position - len(ch.sample)}-{ch.position} of the epoch) the network state holds "
+                    f"{_describe_bad(bad)}. Nothing of this chunk was written; the last checkpoint "
+                    f"({kept} samples learned) is intact. The model became unstable: check --param "
+                    f"overrides (and --float32)")
             t_chunk = ch.wall_seconds
             # running training accuracy: predict each sample before it is learned
             if len(tally):
                 assign = tally.assignments()
-                pred = readout.assignment_predictions(ch.hidden_counts, assign, params.label.n_classes)
+                pred = readout.assignment_predictions(ch.hidden_counts, assign, n_cls)
                 acc = readout.accuracy(pred, labels[ch.sample]) if len(pred) else float("nan")
             else:
                 acc = float("nan")
             counts16 = np.minimum(ch.hidden_counts, 65535).astype(np.uint16)
-            tally.add(counts16, labels[ch.sample])
-            (out / TRAIN_COUNTS).mkdir(exist_ok=True)
-            runs.save_npz(_chunk_counts_path(out, progress["chunk"]), epoch=epoch,
-                          sample_index=order[ch.sample], labels=labels[ch.sample].astype(np.uint8),
-                          hidden_counts=counts16,
-                          label_counts=np.minimum(ch.label_counts, 65535).astype(np.uint16),
-                          n_presentations=ch.n_presentations)
-            progress["samples_seen"] += len(ch.sample)
-            progress["windows"] += ch.n_windows
-            progress["train_seconds"] += t_chunk
-            progress["position"] = ch.position
-            progress["carried"] = 0  # (a resumed pending sample restarts its presentation count)
-            progress["chunk"] += 1
-            progress["training_rows"].append({
-                "chunk": progress["chunk"] - 1, "epoch": epoch, "samples_seen": progress["samples_seen"],
+            new = dict(progress)
+            new["training_rows"] = progress["training_rows"] + [{
+                "chunk": chunk_no, "epoch": epoch, "samples_seen": progress["samples_seen"] + len(ch.sample),
                 "n_samples": int(len(ch.sample)), "n_presentations": int(ch.n_presentations.sum()),
                 "train_accuracy_assignment": acc, "wall_seconds": t_chunk,
                 "samples_per_second": len(ch.sample) / t_chunk if t_chunk > 0 else float("nan"),
-            })
+            }]
+            new["samples_seen"] = progress["samples_seen"] + len(ch.sample)
+            new["windows"] = progress["windows"] + ch.n_windows
+            new["train_seconds"] = progress["train_seconds"] + t_chunk
+            new["position"] = ch.position
+            new["carried"] = 0  # (a resumed pending sample restarts its presentation count)
+            new["chunk"] = chunk_no + 1
             if ch.position >= len(labels):
-                progress["epoch"] += 1
-                progress["position"] = 0
-                progress["done"] = progress["epoch"] >= cfg.epochs
-            seen = progress["samples_seen"]
-            if (seen // snap_every) > len(progress["snapshots"]) - 1 or progress["done"]:
-                _add_snapshot(snapshots, state, engine, seen)
-                progress["snapshots"].append(seen)
-                runs.save_npz(snap_path, **snapshots)
-            _save_checkpoint(out, state, progress)
-            runs.save_table(out / "training.csv", pd.DataFrame(progress["training_rows"]))
+                new["epoch"] = epoch + 1
+                new["position"] = 0
+                new["done"] = new["epoch"] >= cfg.epochs
+            seen = new["samples_seen"]
+            tally.add(counts16, labels[ch.sample])
+            last_eval = progress["evaluations"][-1]["samples_seen"] if progress["evaluations"] else 0
+            if eval_every and seen > last_eval and (seen // eval_every > last_eval // eval_every or new["done"]):
+                new["evaluations"] = progress["evaluations"] + [evaluate(state, seen)]
+            snap = (seen // snap_every) > len(progress["snapshots"]) - 1 or new["done"]
+            if snap:
+                new["snapshots"] = progress["snapshots"] + [seen]
+            # ---- write everything of this chunk; a signal now waits until it is written
+            try:
+                with stop.deferred():
+                    (out / TRAIN_COUNTS).mkdir(exist_ok=True)
+                    runs.save_npz(_chunk_counts_path(out, chunk_no), epoch=epoch,
+                                  sample_index=order[ch.sample], labels=labels[ch.sample].astype(np.uint8),
+                                  hidden_counts=counts16,
+                                  label_counts=np.minimum(ch.label_counts, 65535).astype(np.uint16),
+                                  n_presentations=ch.n_presentations)
+                    if snap:
+                        snapshots_new = dict(snapshots)
+                        _add_snapshot(snapshots_new, state, engine, seen)
+                        runs.save_npz(snap_path, **snapshots_new)
+                    _save_checkpoint(out, state, new)
+                    progress = new
+                    kept = seen
+                    if snap:
+                        snapshots = snapshots_new
+                    stop.interrupt_message = (f"interrupted; the last checkpoint ({kept} samples learned) "
+                                              f"is intact. Continue with:\n  {resume_cmd}")
+                    runs.save_table(out / "training.csv", pd.DataFrame(progress["training_rows"]))
+                    write_evaluations(progress["evaluations"])
+            except OSError as err:
+                raise runs.RunError(_write_failure(out, err, kept, resume_cmd, "the checkpoint")) from err
             rate = (ch.position - seen0) / max(time.perf_counter() - t_epoch, 1e-9)
             eta = (len(labels) - ch.position) / rate if rate > 0 else float("nan")
             _log(cfg, f"[train] epoch {epoch + 1}/{cfg.epochs}  sample {ch.position}/{len(labels)}  "
@@ -327,11 +751,12 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
                 break
 
     # ---------------------------------------------------------------- validation
-    n_cls = params.label.n_classes
     assignments = tally.assignments()
     validation = {}
+    final_rows = []
     if len(val_idx):
         _log(cfg, f"[bioplastic] validating on {len(val_idx)} held-out training samples")
+        t_val = time.perf_counter()
         _, val = run_phase(engine, state, pixel_rates(x_train[val_idx], params.input),
                            y_train[val_idx].astype(np.int64), False, _phase_seed(cfg.seed, 3, 0, 0))
         y_val = y_train[val_idx]
@@ -342,6 +767,11 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
                 readout.assignment_predictions(val.hidden_counts, assignments, n_cls), y_val),
             "n_validation": int(len(val_idx)),
         }
+        final_rows.append({"samples_seen": progress["samples_seen"], "split": "validation",
+                           "accuracy_supervised": validation["validation_accuracy_supervised"],
+                           "accuracy_assignment": validation["validation_accuracy_assignment"],
+                           "n_samples": int(len(val_idx)), "epoch": progress["samples_seen"] / n_train,
+                           "kind": "final", "wall_seconds": time.perf_counter() - t_val})
         _log(cfg, f"[bioplastic] validation accuracy: supervised "
                   f"{validation['validation_accuracy_supervised']:.4f}, assignment "
                   f"{validation['validation_accuracy_assignment']:.4f}")
@@ -358,6 +788,10 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
     pred_asg = readout.assignment_predictions(test.hidden_counts, assignments, n_cls)
     acc_sup = readout.accuracy(pred_sup, y_test)
     acc_asg = readout.accuracy(pred_asg, y_test)
+    final_rows.append({"samples_seen": progress["samples_seen"], "split": "test",
+                       "accuracy_supervised": acc_sup, "accuracy_assignment": acc_asg,
+                       "n_samples": int(len(y_test)), "epoch": progress["samples_seen"] / n_train,
+                       "kind": "final", "wall_seconds": test_seconds})
 
     key = engine.model
     from .network import state_key
@@ -365,11 +799,6 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
     w_ih = state[state_key(key.input_hidden, "w")].reshape(params.n_input, params.n_hidden)
     w_hl = state[state_key(key.hidden_label, "w")].reshape(params.n_hidden, n_cls)
     theta_mV = state[state_key(key.excitatory, "theta")] * 1e3
-    runs.save_npz(out / "weights.npz", w_input_hidden=w_ih, w_hidden_label=w_hl, theta_mV=theta_mV,
-                  assignments=assignments)
-    runs.save_npz(out / "test_counts.npz", hidden_counts=test.hidden_counts, label_counts=test.label_counts,
-                  labels=y_test.astype(np.uint8), sample_index=np.arange(len(y_test), dtype=np.int64),
-                  images=np.asarray(x_test).round().clip(0, 255).astype(np.uint8))
     table = pd.DataFrame({
         "sample_index": np.arange(len(y_test)), "label": y_test.astype(int),
         "pred_supervised": pred_sup, "pred_assignment": pred_asg,
@@ -378,7 +807,6 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
     })
     for c in range(n_cls):
         table[f"label_count_{c}"] = test.label_counts[:, c].astype(int)
-    runs.save_table(out / "test_samples.csv", table)
     train_seconds = progress["train_seconds"]
     metrics = {
         "test_accuracy_supervised": acc_sup,
@@ -398,8 +826,20 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
         "threads": cfg.threads,
         **validation,
     }
-    runs.write_json(out / "metrics.json", metrics)
-    engine.close()
+    try:
+        with stop.deferred():
+            runs.save_npz(out / "weights.npz", w_input_hidden=w_ih, w_hidden_label=w_hl,
+                          theta_mV=theta_mV, assignments=assignments)
+            runs.save_npz(out / "test_counts.npz", hidden_counts=test.hidden_counts,
+                          label_counts=test.label_counts, labels=y_test.astype(np.uint8),
+                          sample_index=np.arange(len(y_test), dtype=np.int64),
+                          images=np.asarray(x_test).round().clip(0, 255).astype(np.uint8))
+            runs.save_table(out / "test_samples.csv", table)
+            write_evaluations(progress["evaluations"] + final_rows)
+            runs.write_json(out / "metrics.json", metrics)
+    except OSError as err:
+        raise runs.RunError(_write_failure(out, err, progress["samples_seen"], resume_cmd,
+                                           "the test results")) from err
     try:
         record_raster(params, state, x_test[0], int(y_test[0]), out / "raster.npz", cfg)
     except Exception as err:  # a figure aid: never lose a finished run over it

@@ -434,8 +434,10 @@ def plot_accuracy_curve(training_df: pd.DataFrame | None, evaluations_df: pd.Dat
         epochs.
     evaluations_df : pandas.DataFrame, optional
         ``evaluations.csv``: ``samples_seen``, ``split``,
-        ``accuracy_supervised``, ``accuracy_assignment``; one line per split
-        and readout.
+        ``accuracy_supervised``, ``accuracy_assignment`` and optionally
+        ``kind``.  Evaluations during training (the fixed evaluation subset)
+        are drawn as one line per split and readout; rows of kind ``"final"``
+        (the whole test or validation split after training) as single stars.
     ax : matplotlib.axes.Axes, optional
 
     Returns
@@ -462,13 +464,24 @@ def plot_accuracy_curve(training_df: pd.DataFrame | None, evaluations_df: pd.Dat
                 x0 = s - (sizes[e] if sizes is not None else 0)
                 ax.axvline(x0, color="0.8", lw=0.8, ls=":", zorder=0)
     if evaluations_df is not None and len(evaluations_df):
+        ev = evaluations_df
+        is_final = (ev["kind"] == "final") if "kind" in ev else pd.Series(False, index=ev.index)
+        colours = {split: f"C{k}" for k, split in enumerate(sorted(ev["split"].unique()))}
         styles = {"accuracy_supervised": ("-", "o", "supervised"), "accuracy_assignment": ("--", "s", "assignment")}
-        for k, (split, df) in enumerate(evaluations_df.groupby("split", sort=True)):
+        for split, df in ev[~is_final].groupby("split", sort=True):
             df = df.sort_values("samples_seen")
-            colour = f"C{k}"
+            n = f", n = {int(df['n_samples'].iloc[-1])}" if "n_samples" in df else ""
             for col, (ls, marker, name) in styles.items():
                 if col in df:
-                    ax.plot(df["samples_seen"], df[col], ls=ls, marker=marker, color=colour, label=f"{split} ({name})")
+                    ax.plot(df["samples_seen"], df[col], ls=ls, marker=marker, ms=4, color=colours[split],
+                            label=f"{split}{n} ({name})")
+        final_markers = {"accuracy_supervised": ("*", "supervised"), "accuracy_assignment": ("P", "assignment")}
+        for split, df in ev[is_final].groupby("split", sort=True):
+            n = f", n = {int(df['n_samples'].iloc[-1])}" if "n_samples" in df else ""
+            for col, (marker, name) in final_markers.items():
+                if col in df:
+                    ax.plot(df["samples_seen"], df[col], ls="none", marker=marker, ms=9, mec="k", mew=0.6,
+                            color=colours[split], label=f"{split}, whole split{n} ({name})")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel("training samples seen")
     ax.set_ylabel("accuracy")

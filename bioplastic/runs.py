@@ -11,6 +11,9 @@ to make every figure of a training run.  This module provides
 * the matching readers (:func:`read_json`, :func:`load_npz`, :func:`read_table`);
 * :func:`software_versions` for the run record, and :func:`check_writable` to
   fail early, before any training, when the output directory is unusable;
+* :func:`lock_run_directory`, which keeps a second process from writing into
+  a run directory that a running process owns (an OS lock on ``run.lock``,
+  released by the operating system when the process ends, even on ``kill -9``);
 * :func:`load_run`, which checks and loads a finished run into a :class:`Run`;
 * :func:`write_synthetic_run`, a small format-valid run with plausible
   structured data, for testing analysis and figure code without training.
@@ -28,10 +31,17 @@ import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
 
 import numpy as np
 import pandas as pd
@@ -53,6 +63,9 @@ __all__ = [
     "read_table",
     "software_versions",
     "check_writable",
+    "LOCK_FILE",
+    "RunLockedError",
+    "lock_run_directory",
     "Run",
     "load_run",
     "write_synthetic_run",
@@ -94,6 +107,10 @@ class IncompleteRunError(RunError):
 
 class RunFormatError(RunError, ValueError):
     """A run file has the wrong format version, or contents of the wrong shape."""
+
+
+class RunLockedError(RunDirectoryError):
+    """Another process holds the run directory's lock (it is training or testing there)."""
 
 
 # --------------------------------------------------------------------------
@@ -438,6 +455,72 @@ def check_writable(directory, min_free_bytes=50 * _MB):
             f"at least {min_free_bytes / _MB:.1f} MB are required"
         )
     return directory
+
+
+# --------------------------------------------------------------------------
+# the run directory's lock
+# --------------------------------------------------------------------------
+
+#: Name of the lock file inside a run directory.
+LOCK_FILE = "run.lock"
+
+
+@contextlib.contextmanager
+def lock_run_directory(directory):
+    """Hold the run directory's lock for the duration of the ``with`` block.
+
+    The lock is an exclusive :func:`fcntl.flock` on ``<directory>/run.lock``,
+    taken without waiting.  The operating system releases it when the holder
+    ends in any way (normal exit, exception, Ctrl-C, ``kill -9``), so a lock
+    left by a killed process never blocks a later ``--resume``.  The file
+    itself stays (it is reused; removing it would let two processes lock
+    different files); while held it names the holder (pid, host, start
+    time), for the error message of a second process.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        An existing run directory.
+
+    Yields
+    ------
+    pathlib.Path
+        The lock file.
+
+    Raises
+    ------
+    RunLockedError
+        If another process holds the lock; the message names it.
+    RunDirectoryError
+        If the lock file cannot be created.
+    """
+    path = Path(directory) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise RunDirectoryError(f"cannot create the lock file {str(path)!r}: {exc}") from exc
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                try:
+                    holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+                except OSError:
+                    holder = ""
+                raise RunLockedError(
+                    f"run directory {str(directory)!r} is in use by another process"
+                    + (f" ({holder})" if holder else "")
+                    + "; wait until it has finished (or stop it), or choose another --out"
+                ) from None
+        info = (f"pid {os.getpid()} on {socket.gethostname()}, started "
+                f"{time.strftime('%Y-%m-%d %H:%M:%S')}").encode()
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, info, 0)
+        yield path
+    finally:
+        os.close(fd)  # releases the lock
 
 
 # --------------------------------------------------------------------------
@@ -842,12 +925,14 @@ def write_synthetic_run(run_dir, n_hidden=20, n_test=60, seed=0):
             "samples_seen": int(seen_at), "split": "validation",
             "accuracy_supervised": float(np.clip(level + rng.normal(0, 0.02), 0, 1)),
             "accuracy_assignment": float(np.clip(level - 0.05 + rng.normal(0, 0.02), 0, 1)),
-            "n_samples": n_validation,
+            "n_samples": n_validation, "epoch": seen_at / n_train, "kind": "during-training",
+            "wall_seconds": 0.05 * n_validation,
         })
     eval_rows.append({
         "samples_seen": n_train_total, "split": "test",
         "accuracy_supervised": acc_sup, "accuracy_assignment": acc_asg,
-        "n_samples": n_test,
+        "n_samples": n_test, "epoch": n_train_total / n_train, "kind": "final",
+        "wall_seconds": 0.05 * n_test,
     })
     evaluations = pd.DataFrame(eval_rows)
 

@@ -16,10 +16,35 @@ def _count(text):
 
 
 def _override(text):
-    if "=" not in text:
-        raise SystemExit(f"error: --param needs TABLE.FIELD=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
+    """``TABLE.FIELD=VALUE`` -> (key, value); argparse reports a bad one (exit status 2)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(
+            f"needs TABLE.FIELD=VALUE with units, e.g. label.teacher_rate=100*Hz; got {text!r}")
     return key.strip(), value.strip()
+
+
+def _non_negative(text):
+    """A non-negative integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _eval_every(text):
+    """Samples between evaluations, 'auto' or 0 (off)."""
+    return None if text == "auto" else _non_negative(text)
+
+
+def _positive(text):
+    value = _non_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return value
 
 
 def parser(dataset, default_hidden, default_train, default_test, description):
@@ -47,7 +72,14 @@ def parser(dataset, default_hidden, default_train, default_test, description):
                    help="folder holding mnist/ and fashion-mnist/ (else $BIOPLASTIC_DATA, else the user cache)")
     p.add_argument("--inhibition", choices=["pooled", "all-to-all"], default="pooled",
                    help="lateral inhibition: exact O(N) pooled form or literal N^2 synapses")
-    p.add_argument("--param", action="append", default=[], metavar="TABLE.FIELD=VALUE",
+    p.add_argument("--eval-every", type=_eval_every, default=None, metavar="N",
+                   help="evaluate (learning off) on a fixed subset every N training samples and at the "
+                        "end of training, into evaluations.csv; 'auto' (the default): about 10 "
+                        "evaluations, costing at most 20%% of training; 0: off")
+    p.add_argument("--n-eval", type=_positive, default=1000,
+                   help="size of the fixed evaluation subset, drawn once from the validation split "
+                        "(else from training samples not trained on, else from the test split)")
+    p.add_argument("--param", action="append", default=[], type=_override, metavar="TABLE.FIELD=VALUE",
                    help="override a model parameter, with units, e.g. --param label.teacher_rate=100*Hz "
                         "(tables: input, excitatory, inhibitory, label, stdp_input, stdp_label)")
     p.add_argument("--quiet", action="store_true")
@@ -63,7 +95,7 @@ def main(dataset, default_hidden, default_train, default_test, description, argv
     out = args.out or f"runs/{dataset}-{args.n_hidden}-seed{args.seed}-{stamp}"
     # heavy imports only after parsing, so --help is fast
     from bioplastic.datasets import DataError
-    from bioplastic.experiment import ExperimentConfig, run_supervised
+    from bioplastic.experiment import EXIT_INTERRUPTED, ExperimentConfig, RunInterrupted, run_supervised
     from bioplastic.runs import RunError
 
     cfg = ExperimentConfig(
@@ -71,10 +103,16 @@ def main(dataset, default_hidden, default_train, default_test, description, argv
         n_test=args.n_test, n_validation=args.n_validation, device=args.device,
         threads=args.threads, float32=args.float32, chunk_size=args.chunk_size, seed=args.seed,
         out=out, data_dir=args.data_dir, inhibition=args.inhibition, verbose=not args.quiet,
-        overrides=tuple(tuple(_override(text)) for text in args.param))
+        overrides=tuple(args.param), eval_every=args.eval_every, n_eval=args.n_eval)
     try:
         run_supervised(cfg, resume=args.resume)
+    except RunInterrupted as err:
+        print(f"\n{err}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (DataError, RunError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # e.g. a full disk before the first checkpoint
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     return 0

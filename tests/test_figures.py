@@ -121,6 +121,24 @@ def test_accuracy_curve(tmp_path):
         figures.plot_accuracy_curve(None, None)
 
 
+def test_accuracy_curve_draws_evaluations_during_training_as_lines_and_final_as_stars(tmp_path):
+    evaluations = pd.DataFrame({
+        "samples_seen": [100, 200, 300, 300, 300], "split": ["validation"] * 4 + ["test"],
+        "accuracy_supervised": [0.5, 0.6, 0.7, 0.72, 0.71], "accuracy_assignment": [0.4, 0.5, 0.6, 0.62, 0.61],
+        "n_samples": [50, 50, 50, 400, 1000],
+        "kind": ["during-training"] * 3 + ["final", "final"],
+    })
+    ax = figures.plot_accuracy_curve(None, evaluations)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    during = lines["validation, n = 50 (supervised)"]
+    assert list(during.get_xdata()) == [100, 200, 300] and during.get_linestyle() == "-"
+    final = lines["test, whole split, n = 1000 (supervised)"]
+    assert list(final.get_ydata()) == [0.71] and final.get_linestyle() == "None"
+    assert list(lines["validation, whole split, n = 400 (assignment)"].get_ydata()) == [0.62]
+    assert len(lines) == 6
+    saved(ax, tmp_path)
+
+
 def test_weight_snapshots(rng, tmp_path):
     snaps = {"samples_seen": np.array([0, 100, 200, 300, 400, 500, 600, 700]),
              "w_input_hidden": rng.random((8, 784, 10)).astype(np.float32)}
@@ -277,3 +295,17 @@ def test_make_figures_help_is_fast():
             "try:\n    runpy.run_path(%r, run_name='__main__')\nexcept SystemExit:\n    pass\n"
             "assert 'matplotlib' not in sys.modules and 'sklearn' not in sys.modules" % str(SCRIPT))
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_make_figures_curve_only_works_on_a_run_still_training(tmp_path, capsys):
+    run_dir = write_synthetic_run(tmp_path / "run")
+    for name in ("metrics.json", "weights.npz", "test_counts.npz", "test_samples.csv"):
+        (run_dir / name).unlink()  # as while it trains
+    mf = load_script()
+    assert mf.main([str(run_dir)]) == 2
+    assert mf.main([str(run_dir), "--curve-only", "--formats", "png"]) == 0
+    assert [p.name for p in (run_dir / "figures").iterdir()] == ["accuracy_curve.png"]
+    for name in ("training.csv", "evaluations.csv"):
+        (run_dir / name).unlink()
+    assert mf.main([str(run_dir), "--curve-only"]) == 2
+    assert "neither training.csv nor evaluations.csv" in capsys.readouterr().err

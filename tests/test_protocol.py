@@ -59,6 +59,12 @@ def test_make_figures_on_a_real_run(tiny_run, tmp_path):
     analysis = json.loads((run_dir / "analysis.json").read_text())
     assert "clustering_increases" in analysis
     assert any(p.suffix == ".png" and p.stat().st_size > 0 for p in (run_dir / "figures").iterdir())
+    # accuracy against samples seen, from the run's evaluations.csv
+    assert "figures/accuracy_curve.png" in analysis["figures"]
+    ev = pd.read_csv(run_dir / "evaluations.csv")
+    assert (ev.kind == "during-training").sum() >= 1 and ev.samples_seen.max() == 600
+    test_row = ev[(ev.kind == "final") & (ev.split == "test")]
+    assert len(test_row) == 1 and test_row.n_samples.iloc[0] == 200
 
 
 def test_existing_run_is_not_overwritten_and_resume_checks_options(tiny_run, tmp_path):

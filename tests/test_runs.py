@@ -312,7 +312,8 @@ def test_load_synthetic_run_roundtrip(synthetic_run):
     ev = run.evaluations
     assert set(ev["split"]) == {"validation", "test"}
     assert list(ev.columns) == ["samples_seen", "split", "accuracy_supervised",
-                                "accuracy_assignment", "n_samples"]
+                                "accuracy_assignment", "n_samples", "epoch", "kind", "wall_seconds"]
+    assert list(ev["kind"]) == ["during-training"] * (len(ev) - 1) + ["final"]
 
     s = run.snapshots
     assert s["samples_seen"].shape == (3,)
