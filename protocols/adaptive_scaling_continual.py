@@ -1,0 +1,104 @@
+#!/usr/bin/env python
+"""Split-MNIST continual learning with and without adaptive synaptic scaling, against EWC.
+
+Five two-digit tasks (``--tasks``, default 0,1/2,3/4,5/6,7/8,9) are learnt
+one after another on the offline N-MNIST stand-in, task-incrementally and
+class-incrementally (see :mod:`bioplastic.gradient.adaptive_continual`), by
+three methods with the same initial weights per seed:
+
+* ``plain``: the network without scaling, fine-tuned task after task;
+* ``scaling``: the same network with adaptive scaling of its input synapses
+  (a reading of the abstract of Xu et al. 2025, hypothesis);
+* ``ewc``: the plain network with online elastic weight consolidation.
+
+Example::
+
+    python protocols/adaptive_scaling_continual.py --seeds 0 1 2 --epochs 3 \\
+        --out runs/adaptive-continual
+
+Writes ``run.json``, ``accuracy.csv`` (seed, method, scenario, after_task,
+test_task, accuracy), ``metrics.csv`` (per seed: average accuracy and
+forgetting after each task) and ``summary.csv`` (their mean and standard
+deviation over seeds).
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import adaptive_scaling_common as common  # noqa: E402
+
+METHODS = ("plain", "scaling", "ewc")
+
+
+def _tasks(text):
+    """``0,1/2,3/...`` -> list of tuples of ints (checked later)."""
+    import argparse
+
+    try:
+        return [tuple(int(c) for c in part.split(",") if c.strip()) for part in text.split("/")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"tasks must look like 0,1/2,3/4,5/6,7/8,9; got {text!r}") from None
+
+
+def main(argv=None):
+    p = common.parser(__doc__.splitlines()[1], defaults={"epochs": 3})
+    p.add_argument("--tasks", type=_tasks, default=[(0, 1), (2, 3), (4, 5), (6, 7), (8, 9)],
+                   help="the task split: classes separated by commas, tasks by slashes")
+    p.add_argument("--scenarios", nargs="+", choices=["task", "class"], default=["task", "class"])
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--ewc-strength", type=float, default=1e4, help="lambda of the EWC penalty")
+    args = p.parse_args(argv)
+
+    from bioplastic.gradient.adaptive_continual import check_task_split
+
+    try:
+        tasks = check_task_split(args.tasks)
+    except ValueError as err:
+        p.error(str(err))
+
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from bioplastic.gradient.adaptive_continual import EWC, average_accuracy, forgetting, train_sequentially
+    from bioplastic.runs import save_table
+
+    torch.set_num_threads(args.threads)
+    log = common.logger(args)
+    out, record = common.start_run(args, "adaptive-continual")
+    record["tasks"] = [list(t) for t in tasks]
+    record["ewc"] = {"strength": args.ewc_strength, "decay": 1.0, "form": "online EWC, empirical Fisher"}
+    x_train, y_train, x_test, y_test = common.load_data(args, log)
+    rows, metric_rows = [], []
+    for seed in args.seeds:
+        for scenario in args.scenarios:
+            for method in args.methods:
+                torch.manual_seed(seed)
+                model = common.make_model(args, x_train.shape[2], seed, scaling=method == "scaling")
+                ewc = EWC(strength=args.ewc_strength) if method == "ewc" else None
+                acc, records = train_sequentially(model, x_train, y_train, x_test, y_test, scenario=scenario,
+                                                  tasks=tasks, method=method, ewc=ewc, epochs=args.epochs,
+                                                  lr=args.lr, batch_size=args.batch_size, seed=seed, log=log)
+                rows += [{"seed": seed, **r} for r in records]
+                for t, (avg, fgt) in enumerate(zip(average_accuracy(acc), forgetting(acc))):
+                    metric_rows.append({"seed": seed, "method": method, "scenario": scenario, "after_task": t,
+                                        "average_accuracy": avg, "forgetting": fgt})
+                save_table(out / "accuracy.csv", pd.DataFrame(rows))
+                save_table(out / "metrics.csv", pd.DataFrame(metric_rows))
+    metrics = pd.DataFrame(metric_rows)
+    summary = (metrics.groupby(["method", "scenario", "after_task"])
+               .agg(average_accuracy_mean=("average_accuracy", "mean"),
+                    average_accuracy_std=("average_accuracy", "std"),
+                    forgetting_mean=("forgetting", "mean"), forgetting_std=("forgetting", "std"),
+                    n_seeds=("seed", "count"))
+               .reset_index())
+    save_table(out / "summary.csv", summary)
+    common.finish_run(out, record)
+    final = summary[summary["after_task"] == len(tasks) - 1]
+    log(final.to_string(index=False, float_format=lambda v: f"{v:.3f}" if np.isfinite(v) else "nan"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

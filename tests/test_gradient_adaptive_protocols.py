@@ -1,0 +1,193 @@
+"""Perturbations, continual-learning pieces and the two adaptive-scaling protocols (tiny runs)."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from bioplastic.gradient.adaptive_continual import (  # noqa: E402
+    EWC,
+    SPLIT_MNIST,
+    average_accuracy,
+    check_task_split,
+    forgetting,
+    masked_loss,
+    task_data,
+    train_sequentially,
+)
+from bioplastic.gradient.adaptive_network import AdaptiveScalingNetwork  # noqa: E402
+from bioplastic.gradient.adaptive_robustness import (  # noqa: E402
+    check_perturbation,
+    perturb_inputs,
+    perturbed_accuracy,
+    weight_noise,
+)
+from bioplastic.gradient.lif import LIFParams, MaxOverTimeLoss  # noqa: E402
+
+from conftest import ROOT, data_dir, requires_data  # noqa: E402
+
+pytestmark = pytest.mark.gradient
+
+classification_loss = MaxOverTimeLoss()
+
+
+def _model(n_in=12, n_out=10, seed=0, init_gain=8.0, n_hidden=16):
+    """A small network whose hidden layer spikes on sparse input (so that gradients are not all zero)."""
+    return AdaptiveScalingNetwork(LIFParams(n_in=n_in, n_hidden=n_hidden, n_out=n_out, nb_steps=20),
+                                  init_gain=init_gain, generator=torch.Generator().manual_seed(seed))
+
+
+def test_perturbation_names_and_ranges():
+    assert check_perturbation("event_noise", [0, 0.5, 1]) == [0.0, 0.5, 1.0]
+    with pytest.raises(ValueError, match="unknown perturbation 'salt'; known: event_dropout, event_noise, weight_noise"):
+        check_perturbation("salt", 0.1)
+    with pytest.raises(ValueError, match="event_dropout strength 1.5 is out of range \\[0.0, 1.0\\]"):
+        check_perturbation("event_dropout", [0.1, 1.5])
+    with pytest.raises(ValueError, match="weight_noise strength -0.1 is out of range"):
+        check_perturbation("weight_noise", -0.1)
+    with pytest.raises(ValueError, match="out of range"):
+        check_perturbation("event_noise", float("nan"))
+    with pytest.raises(ValueError, match="must be a number"):
+        check_perturbation("event_noise", ["a lot"])
+
+
+def test_perturb_inputs_and_weight_noise_restores_weights():
+    rng = np.random.default_rng(0)
+    x = (rng.random((4, 20, 12)) < 0.2).astype(np.float32)
+    assert np.array_equal(perturb_inputs(x, "weight_noise", 0.5, rng), x)
+    noisy = perturb_inputs(x, "event_noise", 0.3, np.random.default_rng(1))
+    assert noisy.dtype == np.float32 and np.all(noisy >= x) and noisy.sum() > x.sum()
+    assert np.all(perturb_inputs(x, "event_dropout", 0.5, rng) <= x)
+    model = _model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with weight_noise(model, 0.5, torch.Generator().manual_seed(0)):
+        assert not torch.equal(model.net.w_in, before["net.w_in"])
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+    y = rng.integers(0, 10, 4)
+    a = perturbed_accuracy(model, classification_loss, x, y, "weight_noise", 0.3, seed=2)
+    assert a == perturbed_accuracy(model, classification_loss, x, y, "weight_noise", 0.3, seed=2)
+
+
+def test_task_split_must_be_a_partition():
+    assert check_task_split(SPLIT_MNIST) == SPLIT_MNIST
+    assert check_task_split([[0, 1, 2], [3, 4, 5, 6, 7, 8, 9]]) == ((0, 1, 2), (3, 4, 5, 6, 7, 8, 9))
+    with pytest.raises(ValueError, match="classes \\[1\\] appear more than once; classes \\[9\\] are in no task"):
+        check_task_split([(0, 1), (1, 2), (3, 4), (5, 6), (7, 8)])
+    with pytest.raises(ValueError, match="classes \\[10\\] are not in 0..9"):
+        check_task_split([(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)])
+    with pytest.raises(ValueError, match="task\\(s\\) 1 are empty"):
+        check_task_split([tuple(range(10)), ()])
+    with pytest.raises(ValueError, match="the task split is empty"):
+        check_task_split([])
+
+
+def test_metrics_by_hand():
+    acc = np.array([[0.9, 0.1, 0.0],
+                    [0.6, 0.8, 0.2],
+                    [0.3, 0.7, 1.0]])
+    assert np.allclose(average_accuracy(acc), [0.9, 0.7, 2.0 / 3.0])
+    f = forgetting(acc)
+    assert np.isnan(f[0])
+    assert f[1] == pytest.approx(0.3)  # task 0: 0.9 -> 0.6
+    assert f[2] == pytest.approx(((0.9 - 0.3) + (0.8 - 0.7)) / 2)
+
+
+def test_task_incremental_masking_and_ewc_penalty():
+    model = _model()
+    x = torch.rand(6, 20, 12).lt(0.3).float()
+    y = torch.tensor([2, 3, 2, 3, 2, 3])
+    res = masked_loss((2, 3))(model, x, y)
+    assert set(res.predictions.tolist()) <= {2, 3}
+    ewc = EWC(strength=10.0)
+    assert float(ewc.penalty(model)) == 0.0
+    with torch.no_grad():  # positive readout weights: the max-over-time logits depend on them
+        model.net.w_out.abs_()
+    assert model(x).spikes.sum() > 0
+    ewc.consolidate(model, masked_loss((2, 3)), x, y)
+    assert float(ewc.penalty(model)) == 0.0  # at the anchor
+    with torch.no_grad():
+        model.net.w_out.add_(0.1)
+    assert float(ewc.penalty(model)) > 0.0
+    assert all(torch.all(f >= 0) for f in ewc.fisher.values())
+    with pytest.raises(ValueError, match="EWC strength"):
+        EWC(strength=-1)
+
+
+def test_train_sequentially_on_separable_tasks():
+    """Five tasks of two classes, each class its own input group: the tasks are learnt when trained."""
+    gen = torch.Generator().manual_seed(0)
+    n, n_in = 200, 40
+    y = torch.arange(n) % 10
+    x = (torch.rand(n, 20, n_in, generator=gen) < 0.03).float()
+    for c in range(10):
+        x[y == c, :, 4 * c:4 * c + 4] = (torch.rand(int((y == c).sum()), 20, 4, generator=gen) < 0.5).float()
+    model = _model(n_in=n_in, init_gain=4.0, n_hidden=60)
+    acc, records = train_sequentially(model, x, y, x, y, scenario="task", epochs=4, lr=1e-2, batch_size=20)
+    assert acc.shape == (5, 5) and len(records) == 25
+    assert acc[0, 0] >= 0.9 and np.diag(acc).mean() >= 0.8  # (a tiny net may miss a task's inputs)
+    with pytest.raises(ValueError, match="scenario must be one of"):
+        train_sequentially(model, x, y, x, y, scenario="domain")
+    xt, yt = task_data(x, y, (4, 5))
+    assert set(yt.tolist()) == {4, 5} and len(xt) == 40
+
+
+def _protocol(name):
+    """Import a protocol script as a module (in-process: no second start of torch and Brian2)."""
+    import importlib
+
+    sys.path.insert(0, str(ROOT / "protocols"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(ROOT / "protocols"))
+
+
+TINY = ["--n-train-per-class", "10", "--n-test-per-class", "5", "--n-steps", "10", "--n-hidden", "16",
+        "--epochs", "1", "--seeds", "0", "--quiet"]
+
+
+@requires_data
+def test_robustness_protocol_tiny(tmp_path, capsys):
+    import pandas as pd
+
+    robustness = _protocol("adaptive_scaling_robustness")
+    out = tmp_path / "robust"
+    args = TINY + ["--out", str(out), "--strengths", "0", "0.2", "--data-dir", str(data_dir())]
+    assert robustness.main(args) == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "finished" and record["seeds"] == [0]
+    assert record["config"]["scaling"]["status"] == "a reading of the abstract (hypothesis)"
+    table = pd.read_csv(out / "robustness.csv")
+    assert set(table["model"]) == {"plain", "scaling"}
+    assert set(table["perturbation"]) == {"event_noise", "event_dropout", "weight_noise"}
+    assert len(table) == 2 * 3 * 2 and table["accuracy"].between(0, 1).all()
+    assert len(pd.read_csv(out / "summary.csv")) == 2 * 3 * 2
+    for bad, message in ((["--perturbations", "salt"], "unknown perturbation 'salt'"),
+                         (["--perturbations", "event_dropout", "--strengths", "1.5"], "out of range")):
+        with pytest.raises(SystemExit) as exc:
+            robustness.main(TINY + ["--out", str(tmp_path / "bad")] + bad)
+        assert exc.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()  # nothing written
+
+
+@requires_data
+def test_continual_protocol_tiny(tmp_path, capsys):
+    import pandas as pd
+
+    continual = _protocol("adaptive_scaling_continual")
+    out = tmp_path / "continual"
+    assert continual.main(TINY + ["--out", str(out), "--data-dir", str(data_dir())]) == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["method"]) == {"plain", "scaling", "ewc"}
+    assert set(summary["scenario"]) == {"task", "class"}
+    assert len(summary) == 3 * 2 * 5
+    acc = pd.read_csv(out / "accuracy.csv")
+    assert len(acc) == 3 * 2 * 5 * 5
+    with pytest.raises(SystemExit) as exc:
+        continual.main(TINY + ["--out", str(tmp_path / "bad"), "--tasks", "0,1/1,2/3,4/5,6/7,8"])
+    assert exc.value.code == 2 and "not a partition" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
