@@ -174,13 +174,14 @@ def main(name, description, data_fn_factory, defaults, extra_args=None, argv=Non
     if args.resume and not args.out:
         p.error("--resume needs --out RUN_DIR")
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    from bioplastic.datasets import DataError
     from bioplastic.gradient.training import CheckpointError, TrainingDivergedError
     from bioplastic.runs import RunError
 
     try:
         data_fn, data_config = data_fn_factory(args)
         run(args, name, data_fn, data_config)
-    except (ValueError, RunError, CheckpointError, TrainingDivergedError) as err:
+    except (ValueError, DataError, RunError, CheckpointError, TrainingDivergedError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
