@@ -45,7 +45,14 @@ import numpy as np
 from .network import state_key
 
 __all__ = ["DEVICES", "Engine", "ChunkResult", "default_build_root", "chunk_seed",
-           "FLUSH_DENORMALS_CODE"]
+           "FLUSH_DENORMALS_CODE", "VECTORIZE_FLAG"]
+
+#: GCC option added to Brian2's C++ compile flags for cpp_standalone builds.  The
+#: state updaters read and write about 10 arrays each; Brian2 declares their
+#: pointers ``__restrict``, but GCC ignores that for local pointers and needs a
+#: run-time overlap check per pair of arrays before it vectorises a loop, and by
+#: default gives up beyond 10 checks: the excitatory state updater ran scalar.
+VECTORIZE_FLAG = "--param=vect-max-version-for-alias-checks=200"
 
 #: C++ run first thing in the standalone binary: flush denormal numbers to zero
 #: (x86: the FTZ and DAZ bits of MXCSR; AArch64: the FZ bit of FPCR).  Threads
@@ -218,6 +225,10 @@ class Engine:
             prefs.codegen.target = self.runtime_target
             self.build_dir = None
             return
+        if self.device_name == "cpp_standalone":
+            args = prefs.codegen.cpp.extra_compile_args_gcc
+            if VECTORIZE_FLAG not in args:
+                prefs.codegen.cpp.extra_compile_args_gcc = list(args) + [VECTORIZE_FLAG]
         if build_dir is None:
             build_dir = default_build_root() / f"{self.params.dataset}-{self.params.n_hidden}-{self.device_name}-{self.build_key()}"
         self.build_dir = Path(build_dir)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Network, StateMonitor, Synapses
+from brian2 import Clock, Network, StateMonitor, Synapses
 
 from .neurons import make_excitatory, make_inhibitory, make_input, make_label, make_pool
 from .plasticity import (
@@ -101,7 +101,7 @@ def state_key(group, var) -> str:
     return f"{group.name}.{var}_{get_unit(dim)!r}"
 
 
-def _plastic_synapses(pre, post, stdp, name, dt, transmit="ge_post += w"):
+def _plastic_synapses(pre, post, stdp, name, clock, transmit="ge_post += w"):
     syn = Synapses(
         pre,
         post,
@@ -109,7 +109,7 @@ def _plastic_synapses(pre, post, stdp, name, dt, transmit="ge_post += w"):
         on_pre=transmit + "\n" + SYM_STDP_ON_PRE,
         on_post=SYM_STDP_ON_POST,
         namespace=stdp_namespace(stdp),
-        dt=dt,
+        clock=clock,
         name=name,
     )
     syn.connect()  # all-to-all, pre-major order: synapse k = i * n_post + j
@@ -150,48 +150,53 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     method = method or p.method
     n_e, n_in, n_lab = p.n_hidden, p.n_input, p.label.n_classes
     dt = p.input.dt
+    t_window = p.input.t_window
+    # one clock for every per-step operation, one for every per-window one
+    # (schedule.clock_args: same order of operations, less loop overhead)
+    step = Clock(dt, name="step_clock")
+    window = Clock(t_window, name="window_clock")
     stimulus, sample_labels = make_stimulus(chunk_size, n_in)
-    ctrl = make_controller(p.input, sample_labels, dt)
-    inp = make_input(n_in, p.input, p.stdp_input, stimulus, ctrl, dt)
-    pool = make_pool(p.excitatory, dt=dt, method=method) if inhibition == "pooled" else None
+    ctrl = make_controller(p.input, sample_labels, dt, clock=step, window_clock=window)
+    inp = make_input(n_in, p.input, p.stdp_input, stimulus, ctrl, dt, clock=step, window_clock=window)
+    pool = (make_pool(p.excitatory, dt=dt, method=method, clock=step)
+            if inhibition == "pooled" else None)
     exc = make_excitatory(n_e, p.excitatory, p.input, p.stdp_input, p.stdp_label,
-                          inhibition=inhibition, pool=pool, dt=dt, method=method)
-    inh = make_inhibitory(n_e, p.inhibitory, dt=dt, method=method)
-    lab = make_label(p.label, p.input, p.stdp_label, ctrl, dt=dt)
+                          inhibition=inhibition, pool=pool, dt=dt, method=method, clock=step)
+    inh = make_inhibitory(n_e, p.inhibitory, dt=dt, method=method, clock=step)
+    lab = make_label(p.label, p.input, p.stdp_label, ctrl, dt=dt, clock=step)
 
     objects = [ctrl, inp, exc, inh, lab]
     # static synapses
     e_to_i = Synapses(exc, inh, on_pre="ge_post += w_ei",
-                      namespace={"w_ei": p.inhibitory.w_ei}, dt=dt, name="hidden_inhibitory")
+                      namespace={"w_ei": p.inhibitory.w_ei}, clock=step, name="hidden_inhibitory")
     e_to_i.connect(j="i")
     objects.append(e_to_i)
     if inhibition == "pooled":
         i_to_pool = Synapses(inh, pool, on_pre="g_post += w_ie",
-                             namespace={"w_ie": p.inhibitory.w_ie}, dt=dt, name="inhibitory_pool_syn")
+                             namespace={"w_ie": p.inhibitory.w_ie}, clock=step, name="inhibitory_pool_syn")
         i_to_pool.connect()
         i_to_self = Synapses(inh, exc, on_pre="gi_self_post += w_ie",
-                             namespace={"w_ie": p.inhibitory.w_ie}, dt=dt, name="inhibitory_self")
+                             namespace={"w_ie": p.inhibitory.w_ie}, clock=step, name="inhibitory_self")
         i_to_self.connect(j="i")
         objects += [pool, i_to_pool, i_to_self]
     else:
         i_to_e = Synapses(inh, exc, on_pre="gi_post += w_ie",
-                          namespace={"w_ie": p.inhibitory.w_ie}, dt=dt, name="inhibitory_hidden")
+                          namespace={"w_ie": p.inhibitory.w_ie}, clock=step, name="inhibitory_hidden")
         i_to_e.connect(condition="i != j")
         objects.append(i_to_e)
     # the controller counts hidden spikes during presentations
     counter = Synapses(exc, ctrl, on_pre=f"n_window_post += int({PRESENTING})",
-                       namespace=schedule_namespace(p.input), dt=dt, name="spike_counter")
+                       namespace=schedule_namespace(p.input), clock=step, name="spike_counter")
     counter.connect()
     objects.append(counter)
 
     # plastic pathways and their scaling at the start of every window
-    inp_exc = _plastic_synapses(inp, exc, p.stdp_input, "input_hidden", dt)
-    exc_lab = _plastic_synapses(exc, lab, p.stdp_label, "hidden_label", dt)
-    t_window = p.input.t_window
+    inp_exc = _plastic_synapses(inp, exc, p.stdp_input, "input_hidden", step)
+    exc_lab = _plastic_synapses(exc, lab, p.stdp_label, "hidden_label", step)
     for post, syn in ((exc, inp_exc), (lab, exc_lab)):
-        post.run_regularly(SCALING_NEURON_CODE, dt=t_window, when="start", order=-4,
+        post.run_regularly(SCALING_NEURON_CODE, clock=window, when="start", order=-4,
                            name=f"{post.name}_scaling")
-        syn.run_regularly(SCALING_SYNAPSE_CODE, dt=t_window, when="start", order=-3,
+        syn.run_regularly(SCALING_SYNAPSE_CODE, clock=window, when="start", order=-3,
                           name=f"{syn.name}_scaling")
     objects += [inp_exc, exc_lab]
 
@@ -228,7 +233,7 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         group.variables[var].set_value(values)
 
     # lean monitors: cumulative counts and the controller, once per window
-    mon_kw = dict(record=True, dt=t_window, when="start", order=-10)
+    mon_kw = dict(record=True, clock=window, when="start", order=-10)
     count_mon = StateMonitor(exc, "count", name="hidden_counts", **mon_kw)
     label_mon = StateMonitor(lab, "count", name="label_counts", **mon_kw)
     ctrl_mon = StateMonitor(ctrl, ["ptr", "intensity"], name="controller_state", **mon_kw)

@@ -325,8 +325,9 @@ class ModelParams:
     method: str = "euler"
 
     def __post_init__(self):
-        if self.method not in ("euler", "exponential_euler"):
-            raise ValueError(f"method must be 'euler' or 'exponential_euler', got {self.method!r}")
+        if self.method not in ("euler", "exponential_euler", "implicit_euler"):
+            raise ValueError("method must be 'euler', 'exponential_euler' or 'implicit_euler', "
+                             f"got {self.method!r}")
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
         if int(self.n_hidden) != self.n_hidden or self.n_hidden < 1:

@@ -257,3 +257,33 @@ def test_parameter_overrides_check_units_and_names():
         with_overrides(p, {"label.teacher": "100*Hz"})
     with pytest.raises(ValueError, match="no parameter table"):
         with_overrides(p, {"labels.teacher_rate": "100*Hz"})
+
+
+def test_implicit_euler_step_decays_exactly_and_is_stable():
+    """Under "implicit_euler" the decays are exact and v takes the backward Euler step,
+    staying within [E_inh, E_exc] at conductances where forward Euler explodes."""
+    from bioplastic.neurons import make_excitatory
+    from bioplastic.params import InputParams
+
+    exc_p = ExcitatoryParams()
+    stdp = STDPParams(nu=0.0, w_max=1.0, w_init_max=0.3, w_total=1.0)
+    g = make_excitatory(2, exc_p, InputParams(), stdp, stdp, inhibition="all-to-all",
+                        dt=0.5 * ms, method="implicit_euler")
+    assert "excitatory_floor" not in [o.name for o in g.contained_objects]
+    g.ge, g.xpost, g.v = 1.0, 1.0, -80 * mV
+    g.gi = [1.0, 5000.0]  # the second: dt * gi / tau_m = 25, forward Euler would diverge
+    net = Network(g)
+    net.run(0.5 * ms)  # one step
+    h = 0.5 / 100.0  # dt / tau_m
+    for k, gi0 in enumerate((1.0, 5000.0)):
+        v0, ge0 = -0.080, 1.0
+        drive = float(exc_p.v_rest) + ge0 * float(exc_p.E_exc) + gi0 * float(exc_p.E_inh)
+        expected = (v0 + h * drive) / (1 + h * (1 + ge0 + gi0))
+        assert g.v[k] / mV == pytest.approx(expected * 1e3, rel=1e-9)
+    net.run(4.5 * ms)  # 10 steps in all
+    assert g.ge[0] == pytest.approx(np.exp(-5.0 / 1.0), rel=1e-9)
+    assert g.gi[0] == pytest.approx(np.exp(-5.0 / 2.0), rel=1e-9)
+    assert g.xpost[0] == pytest.approx(np.exp(-5.0 / 20.0), rel=1e-9)
+    assert np.all(g.v[:] >= exc_p.E_inh) and np.all(g.v[:] <= exc_p.E_exc)
+    with pytest.raises(ValueError, match="implicit_euler"):
+        model_params("mnist", 100).replace(method="rk4")
