@@ -1,0 +1,94 @@
+"""Protocols of the surrogate-gradient family: one run, the resumable sweep, figures."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("torch")
+
+pytestmark = pytest.mark.gradient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "protocols" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(ROOT / "protocols"))
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sweep_grid_cells_and_mismatch_error(tmp_path):
+    sweep = _load("surrogate_sweep")
+    args = sweep.parse(["--out", str(tmp_path), "--surrogates", "superspike", "esser",
+                        "--betas", "1", "10", "--variants", "detached", "dr", "--seeds", "0", "1"])
+    grid = sweep.grid_of(args)
+    cells = sweep.cells_of(grid)
+    assert len(cells) == 2 * 2 * 2 * 2
+    assert len({c["name"] for c in cells}) == len(cells)
+    sweep.check_grid(tmp_path, grid)          # writes sweep.json
+    sweep.check_grid(tmp_path, grid)          # same grid: fine
+    other = dict(grid, betas=[1.0, 100.0])
+    with pytest.raises(sweep.SweepError, match="differs in: betas"):
+        sweep.check_grid(tmp_path, other)
+    cmd = sweep.command_of(cells[-1], grid, tmp_path / "c", resume=True)
+    assert cmd[-1] == "--resume" and "--reset" in cmd
+
+
+def test_sweep_summary_picks_best_beta_by_validation(tmp_path):
+    sweep = _load("surrogate_sweep")
+    grid = sweep.grid_of(sweep.parse(["--out", str(tmp_path), "--surrogates", "superspike",
+                                      "--betas", "1", "10", "--seeds", "0", "1"]))
+    cells = sweep.cells_of(grid)
+    # beta 10 has the better validation accuracy, beta 1 the better test accuracy
+    fake = {1.0: (0.6, 0.9), 10.0: (0.8, 0.7)}
+    for cell in cells:
+        d = tmp_path / "cells" / cell["name"]
+        d.mkdir(parents=True)
+        val, test = fake[cell["beta"]]
+        (d / "metrics.json").write_text(json.dumps({
+            "test_accuracy": test + 0.01 * cell["seed"], "val_accuracy": val,
+            "best_val_accuracy": val, "test_spikes_per_neuron": 2.0, "epochs": 3,
+            "wall_seconds": 1.0}))
+    table, best = sweep.collect(tmp_path, cells)
+    assert len(table) == 4 and len(best) == 1
+    row = best.iloc[0]
+    assert row["beta"] == 10.0 and row["test_mean"] == pytest.approx(0.705)
+    assert row["n_seeds"] == 2
+    assert pd.read_csv(tmp_path / "summary.csv")["beta"].tolist() == [10.0]
+
+
+@pytest.mark.slow
+def test_randman_run_resume_and_sweep_end_to_end(tmp_path):
+    run = [sys.executable, str(ROOT / "protocols" / "surrogate_randman.py"), "--n-samples", "40",
+           "--epochs", "1", "--n-hidden", "20", "--quiet"]
+    out = tmp_path / "run"
+    proc = subprocess.run(run + ["--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name in ("run.json", "epochs.csv", "weights.npz", "metrics.json", "raster.npz"):
+        assert (out / name).exists(), name
+    # an existing run without --resume is refused; with --resume it continues to epoch 2
+    proc = subprocess.run(run + ["--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode != 0 and "--resume" in proc.stderr
+    run[run.index("--epochs") + 1] = "2"
+    proc = subprocess.run(run + ["--out", str(out), "--resume"], capture_output=True, text=True)
+    assert "another configuration" in proc.stderr  # epochs are part of the configuration
+
+    sweep = [sys.executable, str(ROOT / "protocols" / "surrogate_sweep.py"), "--out",
+             str(tmp_path / "sweep"), "--surrogates", "superspike", "--betas", "10",
+             "--seeds", "0", "--epochs", "1", "--n-samples", "40", "--workers", "1"]
+    proc = subprocess.run(sweep, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = subprocess.run(sweep, capture_output=True, text=True)
+    assert "1 finished, 0 to run" in proc.stdout
+    proc = subprocess.run([sys.executable, str(ROOT / "analysis" / "surrogate_figures.py"),
+                           "--sweep", str(tmp_path / "sweep"), "--run", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "sweep" / "figures" / "accuracy_vs_beta.png").exists()
