@@ -82,3 +82,20 @@ def test_latency_code_matches_formula():
     images = (np.arange(4 * 784).reshape(4, 28, 28) % 256).astype(np.uint8)
     st = encoding.latency_encode_images(images, np.arange(4))
     assert st.times.shape == (4, 784) and (st.dense().sum(axis=1) <= 1).all()
+
+
+def test_spike_times_events_and_validation():
+    st = encoding.SpikeTimes(np.array([[3, 5], [5, 0]]), np.array([0, 1]), nb_steps=5)
+    sample, step, unit = st.events()
+    assert list(zip(sample, step, unit)) == [(0, 3, 0), (1, 0, 1)]  # step 5 = no spike
+    assert st.dense().sum() == 2
+    with pytest.raises(ValueError, match="nb_steps"):
+        encoding.SpikeTimes(np.array([[6]]), np.array([0]), nb_steps=5)
+
+
+def test_paper_spectrum_keeps_lowest_frequency():
+    rng = np.random.default_rng(0)
+    code = encoding.Randman(3, 1, 1.0, rng, spectrum="code")
+    paper = encoding.Randman(3, 1, 1.0, np.random.default_rng(0), spectrum="paper")
+    assert (code.params[:, :, 0, 0] == 0).all()      # constant term removed
+    assert (paper.params[:, :, 0, 0] > 0).all()      # frequency 1 is not a constant
