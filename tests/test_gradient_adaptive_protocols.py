@@ -191,3 +191,20 @@ def test_continual_protocol_tiny(tmp_path, capsys):
         continual.main(TINY + ["--out", str(tmp_path / "bad"), "--tasks", "0,1/1,2/3,4/5,6/7,8"])
     assert exc.value.code == 2 and "not a partition" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_silent_readout_steps_and_live_logits():
+    """The readout is 0 for the first SILENT_READOUT_STEPS steps whatever the weights; the masked loss skips them."""
+    from bioplastic.gradient.adaptive_continual import SILENT_READOUT_STEPS
+
+    model = _model(init_gain=20.0)
+    x = torch.ones(2, 20, 12)
+    out = model(x)
+    assert torch.all(out.readout[:, :SILENT_READOUT_STEPS] == 0)
+    assert torch.any(out.readout[:, SILENT_READOUT_STEPS] != 0)
+    with torch.no_grad():
+        model.net.w_out.copy_(-model.net.w_out.abs())  # every readout negative: max-over-time logits stuck at 0
+    y = torch.tensor([4, 5])
+    res = masked_loss((4, 5))(model, x, y)
+    res.loss.backward()
+    assert model.net.w_out.grad[:, 4:6].abs().sum() > 0  # the skipped-zero logits still learn
