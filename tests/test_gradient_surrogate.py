@@ -271,3 +271,11 @@ def test_load_checkpoint_refuses_another_model(tmp_path):
     training.fit(_Linear(), _ce, _toy_data(), epochs=1, out=tmp_path, progress=False)
     with pytest.raises(training.CheckpointError, match="does not fit"):
         training.load_checkpoint(tmp_path, torch.nn.Linear(5, 3))
+
+
+def test_fit_prints_batch_progress_within_long_epochs():
+    lines = []
+    training.fit(_Linear(), _ce, _toy_data(), epochs=1, batch_size=40, log=lines.append,
+                 progress_interval=0.0)
+    assert [line.split("  ")[1] for line in lines[:3]] == ["batch 1/3", "batch 2/3", "batch 3/3"]
+    assert lines[-1].startswith("epoch   1  train_loss")

@@ -309,6 +309,16 @@ def load_weights(path):
 # the loop
 # --------------------------------------------------------------------------
 
+def _n_batches(data, batch_size):
+    """Number of minibatches per epoch, or "?" when the data do not say."""
+    if isinstance(data, tuple):
+        return math.ceil(len(data[1]) / batch_size)
+    try:
+        return len(data)
+    except TypeError:
+        return "?"
+
+
 def _format_line(rec):
     parts = [f"epoch {rec['epoch']:>3d}"]
     for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
@@ -320,7 +330,7 @@ def _format_line(rec):
 
 def fit(model, loss_fn, train_data, *, epochs, optimizer=None, lr=1e-3, batch_size=256,
         val_data=None, eval_batch_size=1000, seed=0, out=None, resume=False, progress=True,
-        log=None):
+        log=None, progress_interval=30.0):
     """Train *model* by minibatch gradient descent on ``loss_fn``.
 
     Parameters
@@ -356,6 +366,9 @@ def fit(model, loss_fn, train_data, *, epochs, optimizer=None, lr=1e-3, batch_si
         Print one line per epoch (to *log*, default stderr).
     log : callable, optional
         ``log(str)``; default prints to stderr.
+    progress_interval : float
+        Within a long epoch, also print a line (batch k of n, running mean
+        loss) at most every this many seconds.
 
     Returns
     -------
@@ -398,6 +411,8 @@ def fit(model, loss_fn, train_data, *, epochs, optimizer=None, lr=1e-3, batch_si
         t0 = time.perf_counter()
         torch.manual_seed(int(seed) * 1_000_003 + epoch)
         acc = _Accumulator()
+        n_batches = _n_batches(train_data, batch_size)
+        last_line = t0
         for batch_index, (x, y) in enumerate(iterate_batches(
                 train_data, batch_size, shuffle=True, generator=_epoch_generator(seed, epoch))):
             result = _as_result(loss_fn(model, x, y))
@@ -414,6 +429,11 @@ def fit(model, loss_fn, train_data, *, epochs, optimizer=None, lr=1e-3, batch_si
             result.loss.backward()
             optimizer.step()
             acc.add(result, y)
+            now = time.perf_counter()
+            if progress and now - last_line > progress_interval:
+                last_line = now
+                log(f"epoch {epoch:>3d}  batch {batch_index + 1}/{n_batches}  "
+                    f"train_loss {acc.loss / acc.n:.4f}  {now - t0:.0f} s")
         rec = {"epoch": epoch}
         rec.update(acc.summary("train"))
         if val_data is not None:
