@@ -277,5 +277,6 @@ def test_fit_prints_batch_progress_within_long_epochs():
     lines = []
     training.fit(_Linear(), _ce, _toy_data(), epochs=1, batch_size=40, log=lines.append,
                  progress_interval=0.0)
-    assert [line.split("  ")[1] for line in lines[:3]] == ["batch 1/3", "batch 2/3", "batch 3/3"]
+    for k, line in enumerate(lines[:3], 1):
+        assert f"batch {k}/3" in line
     assert lines[-1].startswith("epoch   1  train_loss")
