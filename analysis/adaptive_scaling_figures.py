@@ -61,7 +61,6 @@ def main(argv=None):
             fig, axes = plt.subplots(1, len(names), figsize=(4.0 * len(names), 3.2), squeeze=False)
             for ax, name in zip(axes[0], names):
                 af.plot_robustness(summary, name, ax=ax)
-            fig.tight_layout()
             written += figures.save_figure(fig, run / "figures", "robustness", formats)
         elif protocol == "adaptive-continual":
             summary = pd.read_csv(run / "summary.csv")
@@ -70,7 +69,6 @@ def main(argv=None):
             for col, scenario in enumerate(scenarios):
                 af.plot_continual(summary, scenario, "average_accuracy", ax=axes[0, col])
                 af.plot_continual(summary, scenario, "forgetting", ax=axes[1, col])
-            fig.tight_layout()
             written += figures.save_figure(fig, run / "figures", "continual", formats)
         elif protocol == "adaptive-homeostasis":
             rates = pd.read_csv(run / "rates.csv")
@@ -79,7 +77,6 @@ def main(argv=None):
             af.plot_rate_callback(rates[rates["seed"] == seed], step_at=record["step_at"], ax=ax)
             ax.set_title(f"input intensity {record['config']['p_before']} -> {record['config']['p_after']} "
                          f"per step (seed {seed})")
-            fig.tight_layout()
             written += figures.save_figure(fig, run / "figures", "rate_callback", formats)
         else:
             p.error(f"{run} was written by {protocol!r}, not by an adaptive-scaling protocol")
