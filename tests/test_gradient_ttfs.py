@@ -347,3 +347,40 @@ def test_network_regularizer_sums_layers():
     total = network_regularizer("m-ssr", x, times, list(net.weights), net.t_max)
     assert total.item() == pytest.approx(per_layer.mean().item(), rel=1e-5)
     assert network_regularizer("none", x, times, list(net.weights), net.t_max).item() == 0.0
+
+
+# --------------------------------------------------------------------------
+# convolutional variant
+# --------------------------------------------------------------------------
+
+def test_conv_layer_equals_dense_layer_on_each_patch():
+    from bioplastic.gradient.ttfs.conv import conv_spike_times
+
+    rng = np.random.default_rng(7)
+    t_in = torch.tensor(rng.uniform(0, 1, (2, 2, 5, 5)))
+    t_in[t_in > 0.8] = float("inf")
+    w = torch.tensor(rng.normal(0.3, 0.4, (3, 2, 3, 3)))
+    out = conv_spike_times(t_in, w, 3.0, padding=1)
+    assert out.shape == (2, 3, 5, 5)
+    padded = torch.nn.functional.pad(t_in, (1, 1, 1, 1), value=float("inf"))
+    for b in range(2):
+        for y in range(5):
+            for x in range(5):
+                patch = padded[b, :, y:y + 3, x:x + 3].reshape(1, -1)
+                ref = spike_times(patch, w.reshape(3, -1), 3.0)[0]
+                np.testing.assert_array_equal(out[b, :, y, x].numpy(), ref.numpy())
+
+
+def test_conv_network_trains_through_pooling():
+    from bioplastic.gradient.ttfs.conv import TTFSConvNetwork
+
+    rng = np.random.default_rng(0)
+    y = torch.as_tensor(rng.integers(0, 2, 64))
+    x = rng.random((64, 1, 8, 8)) * 0.3
+    x[y.numpy() == 1, :, :4, :] += 0.6                 # class 1: bright upper half
+    t = encode_images(np.clip(x, 0, 1).reshape(64, -1)).reshape(64, 1, 8, 8)
+    net = TTFSConvNetwork((1, 8, 8), channels=[4], hidden=[2], kernel=3, seed=0, init_mean=10.0)
+    times = net(t)
+    assert [tt.shape[1] for tt in times] == [4 * 4 * 4, 2]
+    df = fit(net, TTFSObjective(), (t, y), epochs=15, lr=3e-3, batch_size=16, progress=False)
+    assert df["train_accuracy"].iloc[-1] > 0.9
