@@ -466,7 +466,9 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
     command = list(command if command is not None else sys.argv)
     params = with_overrides(model_params(cfg.dataset, cfg.n_hidden), dict(cfg.overrides))
     out = Path(cfg.out)
-    runs.check_writable(out)
+    # room for a checkpoint being replaced (old + new copy of the weights) and the results
+    n_weights = params.n_input * params.n_hidden + 2 * params.n_hidden * params.label.n_classes
+    runs.check_writable(out, min_free_bytes=50 * 2**20 + 3 * 8 * n_weights)
     with runs.lock_run_directory(out), _StopSignals() as stop:
         try:
             return _run_locked(cfg, resume, command, params, out, stop,

@@ -72,9 +72,9 @@ def parser(dataset, default_hidden, default_train, default_test, description):
                    help="folder holding mnist/ and fashion-mnist/ (else $BIOPLASTIC_DATA, else the user cache)")
     p.add_argument("--inhibition", choices=["pooled", "all-to-all"], default="pooled",
                    help="lateral inhibition: exact O(N) pooled form or literal N^2 synapses")
-    p.add_argument("--eval-every", type=_eval_every, default=None, metavar="N",
+    p.add_argument("--eval-every", type=_eval_every, default="auto", metavar="N",
                    help="evaluate (learning off) on a fixed subset every N training samples and at the "
-                        "end of training, into evaluations.csv; 'auto' (the default): about 10 "
+                        "end of training, into evaluations.csv; 'auto': about 10 "
                         "evaluations, costing at most 20%% of training; 0: off")
     p.add_argument("--n-eval", type=_positive, default=1000,
                    help="size of the fixed evaluation subset, drawn once from the validation split "
@@ -88,9 +88,10 @@ def parser(dataset, default_hidden, default_train, default_test, description):
 
 
 def main(dataset, default_hidden, default_train, default_test, description, argv=None):
-    args = parser(dataset, default_hidden, default_train, default_test, description).parse_args(argv)
+    p = parser(dataset, default_hidden, default_train, default_test, description)
+    args = p.parse_args(argv)
     if args.resume and not args.out:
-        raise SystemExit("error: --resume needs --out RUN_DIR (the run to continue)")
+        p.error("--resume needs --out RUN_DIR (the run to continue)")  # exits with status 2
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or f"runs/{dataset}-{args.n_hidden}-seed{args.seed}-{stamp}"
     # heavy imports only after parsing, so --help is fast

@@ -92,30 +92,71 @@ def test_impossible_options_give_clear_errors(tmp_path):
     assert r.returncode == 2
 
 
-def test_kill_and_resume(tmp_path, tiny_run):
-    """SIGKILL in the middle of training loses at most a chunk; --resume finishes the run."""
+def _wait_for(predicate, proc, timeout=600):
+    deadline = time.time() + timeout
+    while not predicate() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    return predicate()
+
+
+def _rows(path):
+    try:
+        return len(pd.read_csv(path))
+    except (OSError, pd.errors.EmptyDataError):
+        return 0
+
+
+def test_kill_then_ctrl_c_then_resume_matches_the_uninterrupted_run(tiny_run, tmp_path):
+    """The tiny_run's options (plus evaluations every 200 samples), killed with
+    SIGKILL after its first checkpoint, resumed, stopped with SIGINT (Ctrl-C)
+    in the middle of a chunk, and resumed again, ends with tiny_run's weights
+    bit for bit: every sample learned exactly once, and the evaluations left
+    no trace on training."""
+    cfg = json.loads((tiny_run / "run.json").read_text())["config"]
     out = tmp_path / "run"
-    args = ["--n-hidden", "30", "--n-train", "400", "--n-test", "50", "--chunk-size", "100",
-            "--seed", "4", "--out", str(out), "--data-dir", str(data_dir())]
+    args = ["--n-hidden", str(cfg["n_hidden"]), "--n-train", str(cfg["n_train"]), "--n-test",
+            str(cfg["n_test"]), "--chunk-size", str(cfg["chunk_size"]), "--seed", str(cfg["seed"]),
+            "--out", str(out), "--data-dir", str(data_dir()), "--eval-every", "200", "--n-eval", "40"]
+    training = out / "training.csv"
+    # 1. kill -9 after the first checkpoint
     proc = subprocess.Popen([sys.executable, PROTOCOL, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    ckpt = out / "checkpoint" / "checkpoint.npz"
-    deadline = time.time() + 600
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert ckpt.exists(), proc.stdout.read() if proc.poll() is not None else "no checkpoint"
+    assert _wait_for(lambda: _rows(training) >= 1, proc), proc.communicate()
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.communicate()
     assert not (out / "metrics.json").exists()
-    rows_before = len(pd.read_csv(out / "training.csv"))
+    rows_before = _rows(training)
+    # 2. resume, and press Ctrl-C once it has learned another chunk
+    proc = subprocess.Popen([sys.executable, PROTOCOL, *args, "--resume"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert _wait_for(lambda: _rows(training) > rows_before, proc), proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert "resuming" in stdout
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "intact" in stderr and "samples learned" in stderr
+    resume_cmd = stderr.strip().splitlines()[-1].split()
+    assert resume_cmd[-1] == "--resume" and resume_cmd[resume_cmd.index("--out") + 1] == str(out)
+    assert not (out / "metrics.json").exists()
+    # 3. resume to the end
     r = _run(args + ["--resume"])
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    assert "resuming" in r.stdout
+    from bioplastic.runs import load_npz
+
+    got, ref = load_npz(out / "weights.npz"), load_npz(tiny_run / "weights.npz")
+    for k in ref:
+        np.testing.assert_array_equal(got[k], ref[k])
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["n_train"] == 400  # every sample learned exactly once
-    training = pd.read_csv(out / "training.csv")
-    assert len(training) >= rows_before and training.samples_seen.iloc[-1] == 400
-    assert np.all(np.diff(training.samples_seen) > 0)
+    assert metrics["n_train"] == cfg["n_train"]  # every sample learned exactly once
+    assert metrics["test_accuracy_supervised"] == json.loads(
+        (tiny_run / "metrics.json").read_text())["test_accuracy_supervised"]
+    t = pd.read_csv(training)
+    assert t.samples_seen.iloc[-1] == cfg["n_train"] and np.all(np.diff(t.samples_seen) > 0)
+    ev = pd.read_csv(out / "evaluations.csv")
+    during = ev[ev.kind == "during-training"]
+    assert during.samples_seen.is_unique and during.samples_seen.is_monotonic_increasing
+    assert during.samples_seen.iloc[-1] == cfg["n_train"] and len(during) >= 3
+    assert (during.split == "unused-train").all() and (during.n_samples == 40).all()
 
 
 def test_raster_shows_one_presentation_at_the_initial_intensity(tiny_run):
