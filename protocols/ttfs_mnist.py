@@ -78,6 +78,7 @@ def parse(argv=None):
 
 def main(argv=None):
     args = parse(argv)
+    import pandas as pd
     import torch
 
     from bioplastic import datasets
@@ -148,7 +149,7 @@ def main(argv=None):
         if d is not None:
             r = evaluate(net, objective, d, batch_size=500, prefix="eval")
             rows.append({"split": split, **{k[len("eval_"):]: v for k, v in r.items()}})
-    evaluations = __import__("pandas").DataFrame(rows)
+    evaluations = pd.DataFrame(rows)
     save_table(out / "evaluations.csv", evaluations)
 
     with torch.no_grad():

@@ -12,6 +12,7 @@ Modules (import them one by one; this package imports nothing heavy):
 * :mod:`.coding`   pixel -> input spike time, output decoding, the loss;
 * :mod:`.regularizers`  M-SSR and F-SSR (hypotheses, see their docstrings);
 * :mod:`.network`  the multilayer perceptron and its spike statistics;
+* :mod:`.conv`     convolutional layers and min-pooling (no protocol/bridge yet);
 * :mod:`.training` the adapter to the family-wide training loop;
 * :mod:`.bridge`   the trained network as Brian2 equations;
 * :mod:`.figures`  plots from saved runs (does not import torch).

@@ -129,8 +129,7 @@ def build_network(weights, t_input, *, t_max, v_th=1.0, dt, time_unit=None):
 
 
 def _times_from_monitor(monitor, n_samples, n_neurons, period, dt_q, t_max, dt):
-    import brian2 as b2  # noqa: F401  (units)
-
+    """(n_samples, n_neurons) local spike times of one layer; inf where silent."""
     out = np.full((n_samples, n_neurons), np.inf)
     steps = np.rint(np.asarray(monitor.t[:] / dt_q)).astype(np.int64)
     idx = np.asarray(monitor.i[:], dtype=np.int64)
