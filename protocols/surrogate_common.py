@@ -128,8 +128,11 @@ def run(args, name, data_fn, data_config):
     record["versions"] = dict(software_versions(), torch=torch.__version__)
     write_json(out / "run.json", record)
 
+    sparse = train.n_units > 100  # e.g. 784 latency-coded pixels: sparse input products
+
     def as_data(split):
-        return (lif.SpikeTimesBatches(split.times, split.nb_steps), torch.as_tensor(split.labels))
+        return (lif.SpikeTimesBatches(split.times, split.nb_steps, sparse=sparse),
+                torch.as_tensor(split.labels))
 
     log(f"[{name}] {len(train)} train / {len(val)} validation / {len(test)} test samples; "
         f"{config['surrogate']} beta={config['beta']} reset={config['reset']} "

@@ -119,7 +119,7 @@ def test_readout_is_max_over_time_of_filtered_spikes():
     for n in range(10):
         u_out, i_out = bo * u_out + (1 - bo) * i_out, bs * i_out + 2.0 * spikes[n]
         trace.append(u_out)
-    np.testing.assert_allclose(out.readout[0, :, 0].detach().numpy(), trace, atol=1e-15)
+    np.testing.assert_allclose(out.readout[0, :, 0].detach().numpy(), trace, atol=1e-13)
     assert float(out.logits[0, 0].detach()) == pytest.approx(max(trace))
 
 
@@ -280,3 +280,25 @@ def test_fit_prints_batch_progress_within_long_epochs():
     for k, line in enumerate(lines[:3], 1):
         assert f"batch {k}/3" in line
     assert lines[-1].startswith("epoch   1  train_loss")
+
+
+def test_sparse_input_gives_the_dense_result():
+    g = torch.Generator().manual_seed(0)
+    times = torch.randint(0, 40, (5, 20), generator=g).numpy()  # 30..39 -> some silent units
+    dense = lif.spikes_from_times(times, 30, dtype=torch.float64)
+    sparse = lif.spikes_from_times(times, 30, dtype=torch.float64, sparse=True)
+    assert sparse.is_sparse and torch.equal(sparse.to_dense(), dense)
+    grads = []
+    for x in (dense, sparse):
+        net = lif.SpikingNetwork(lif.LIFParams(nb_steps=30), dtype=torch.float64,
+                                 generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            net.w_in.mul_(8.0)
+        out = net(x)
+        out.logits.sum().backward()
+        grads.append((out.spikes.detach(), net.w_in.grad))
+    assert grads[0][0].sum() > 0
+    assert torch.equal(grads[0][0], grads[1][0])
+    torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-10, atol=1e-12)
+    batches = lif.SpikeTimesBatches(times, 30, sparse=True)
+    assert batches[torch.tensor([0, 2])].is_sparse and len(batches) == 5

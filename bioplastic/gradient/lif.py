@@ -192,7 +192,7 @@ class SpikingNetwork(torch.nn.Module):
         Parameters
         ----------
         x : torch.Tensor
-            0/1 input spikes.
+            0/1 input spikes, dense or sparse COO.
         record_membrane : bool
             Also return the hidden membrane potentials (for tests, figures).
 
@@ -202,17 +202,14 @@ class SpikingNetwork(torch.nn.Module):
         """
         if x.dim() != 3 or x.shape[2] != self.params.n_in:
             raise ValueError(f"input must have shape (batch, time, {self.params.n_in}), got {tuple(x.shape)}")
-        b_mem, b_syn, b_out = self.decays
-        x = x.to(self.w_in.dtype)
-        batch, nb_steps, _ = x.shape
+        b_mem, b_syn, _ = self.decays
+        batch, nb_steps, n_in = x.shape
         # feed-forward input of each step; unbind (not h_in[:, n]) keeps the backward pass O(T)
-        h_in = (x @ self.w_in).unbind(dim=1)
-        n_hidden, n_out = self.params.n_hidden, self.params.n_out
-        u = x.new_zeros(batch, n_hidden)
-        i_syn = x.new_zeros(batch, n_hidden)
-        u_out = x.new_zeros(batch, n_out)
-        i_out = x.new_zeros(batch, n_out)
-        spikes, readout, membrane = [], [], []
+        h_in = _input_currents(x.to(self.w_in.dtype), self.w_in).unbind(dim=1)
+        n_hidden = self.params.n_hidden
+        u = self.w_in.new_zeros(batch, n_hidden)
+        i_syn = self.w_in.new_zeros(batch, n_hidden)
+        spikes, membrane = [], []
         for n in range(nb_steps):
             if record_membrane:
                 membrane.append(u)
@@ -223,14 +220,36 @@ class SpikingNetwork(torch.nn.Module):
             i_new = b_syn * i_syn + h_in[n]
             if self.recurrent:
                 i_new = i_new + s @ self.w_rec
-            u_out = b_out * u_out + (1.0 - b_out) * i_out
-            i_out = b_syn * i_out + s @ self.w_out
-            readout.append(u_out)
             u, i_syn = u_new, i_new
         spikes = torch.stack(spikes, dim=1)
-        readout = torch.stack(readout, dim=1)
+        # the readout is linear: U_out[n+1] = sum_m k[n - m] (W2 S[m]), one matrix product
+        kernel = self._readout_kernel(nb_steps)
+        readout = torch.einsum("nm,bmo->bno", kernel, spikes @ self.w_out)
         membrane = torch.stack(membrane, dim=1) if record_membrane else None
         return NetworkOutput(readout.max(dim=1).values, spikes, readout, membrane)
+
+    def _readout_kernel(self, nb_steps):
+        """Lower-triangular (T, T) matrix K with readout = K @ drive (cached per T and dtype).
+
+        ``K[n, m] = k[n - m]``, where ``k`` is the response of the readout's
+        recurrence (``I_out <- b_syn I_out + drive``, ``U_out <- b_out U_out +
+        (1 - b_out) I_out``, recorded after the update) to a unit drive at
+        step 0, computed by running that recurrence in float64.
+        """
+        key = (nb_steps, self.w_out.dtype)
+        cache = self.__dict__.setdefault("_kernels", {})
+        if key not in cache:
+            _, b_syn, b_out = self.decays
+            k = np.zeros(nb_steps)
+            u_out, i_out = 0.0, 0.0
+            for n in range(nb_steps):
+                u_out, i_out = b_out * u_out + (1.0 - b_out) * i_out, b_syn * i_out + (n == 0)
+                k[n] = u_out
+            idx = np.arange(nb_steps)
+            lag = idx[:, None] - idx[None, :]
+            matrix = np.where(lag >= 0, k[np.clip(lag, 0, None)], 0.0)
+            cache[key] = torch.as_tensor(matrix, dtype=self.w_out.dtype)
+        return cache[key]
 
     def weights(self):
         """The weights as float64 numpy arrays (``w_in``, ``w_out`` and, if recurrent, ``w_rec``)."""
@@ -240,10 +259,31 @@ class SpikingNetwork(torch.nn.Module):
         return {k: v.detach().to(torch.float64).cpu().numpy() for k, v in out.items()}
 
 
-def spikes_from_times(times, nb_steps, dtype=torch.float32):
-    """Dense ``(n, nb_steps, n_units)`` spike tensor from integer spike times (``nb_steps`` = none)."""
+def _input_currents(x, w_in):
+    """``x @ w_in`` for dense or sparse (COO) input spikes ``(batch, time, n_in)``."""
+    if not x.is_sparse:
+        return x @ w_in
+    batch, nb_steps, n_in = x.shape
+    x = x.coalesce()
+    idx = x.indices()
+    flat = torch.sparse_coo_tensor(torch.stack([idx[0] * nb_steps + idx[1], idx[2]]), x.values(),
+                                   (batch * nb_steps, n_in))
+    return torch.sparse.mm(flat, w_in).reshape(batch, nb_steps, -1)
+
+
+def spikes_from_times(times, nb_steps, dtype=torch.float32, sparse=False):
+    """Spike tensor ``(n, nb_steps, n_units)`` from integer spike times (``nb_steps`` = none).
+
+    With ``sparse=True`` a sparse COO tensor (much faster for the input layer
+    of 784 latency-coded pixels, of which a few hundred spike).
+    """
     times = torch.as_tensor(np.asarray(times), dtype=torch.long)
     n, m = times.shape
+    if sparse:
+        sample, unit = torch.nonzero(times < nb_steps, as_tuple=True)
+        indices = torch.stack([sample, times[sample, unit], unit])
+        return torch.sparse_coo_tensor(indices, torch.ones(len(sample), dtype=dtype),
+                                       (n, nb_steps, m)).coalesce()
     out = torch.zeros(n, nb_steps + 1, m, dtype=dtype)
     out.scatter_(1, times.unsqueeze(1), 1.0)
     return out[:, :nb_steps]
@@ -263,18 +303,21 @@ class SpikeTimesBatches:
         :class:`bioplastic.encoding.SpikeTimes`).
     nb_steps : int
     dtype : torch.dtype
+    sparse : bool
+        Return sparse COO minibatches (see :func:`spikes_from_times`).
     """
 
-    def __init__(self, times, nb_steps, dtype=torch.float32):
+    def __init__(self, times, nb_steps, dtype=torch.float32, sparse=False):
         self.times = torch.as_tensor(np.asarray(times), dtype=torch.long)
         self.nb_steps = int(nb_steps)
         self.dtype = dtype
+        self.sparse = bool(sparse)
 
     def __len__(self):
         return len(self.times)
 
     def __getitem__(self, index):
-        return spikes_from_times(self.times[index], self.nb_steps, self.dtype)
+        return spikes_from_times(self.times[index], self.nb_steps, self.dtype, self.sparse)
 
 
 class MaxOverTimeLoss:
