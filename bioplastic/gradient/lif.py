@@ -272,7 +272,7 @@ def _input_currents(x, w_in):
 
 
 def spikes_from_times(times, nb_steps, dtype=torch.float32, sparse=False):
-    """Spike tensor ``(n, nb_steps, n_units)`` from integer spike times (``nb_steps`` = none).
+    """Spike tensor ``(n, nb_steps, n_units)`` from integer spike times (``>= nb_steps`` = none).
 
     With ``sparse=True`` a sparse COO tensor (much faster for the input layer
     of 784 latency-coded pixels, of which a few hundred spike).
@@ -284,8 +284,8 @@ def spikes_from_times(times, nb_steps, dtype=torch.float32, sparse=False):
         indices = torch.stack([sample, times[sample, unit], unit])
         return torch.sparse_coo_tensor(indices, torch.ones(len(sample), dtype=dtype),
                                        (n, nb_steps, m)).coalesce()
-    out = torch.zeros(n, nb_steps + 1, m, dtype=dtype)
-    out.scatter_(1, times.unsqueeze(1), 1.0)
+    out = torch.zeros(n, nb_steps + 1, m, dtype=dtype)  # the last slot collects "no spike"
+    out.scatter_(1, times.clamp(max=nb_steps).unsqueeze(1), 1.0)
     return out[:, :nb_steps]
 
 
