@@ -743,7 +743,8 @@ def _train_and_test(cfg, params, out, engine, ckpt, record, data, stop, resume_c
                     runs.save_table(out / "training.csv", pd.DataFrame(progress["training_rows"]))
                     write_evaluations(progress["evaluations"])
             except OSError as err:
-                raise runs.RunError(_write_failure(out, err, kept, resume_cmd, "the checkpoint")) from err
+                raise runs.RunError(_write_failure(out, err, kept, resume_cmd,
+                                                   f"the files of chunk {chunk_no}")) from err
             rate = (ch.position - seen0) / max(time.perf_counter() - t_epoch, 1e-9)
             eta = (len(labels) - ch.position) / rate if rate > 0 else float("nan")
             _log(cfg, f"[train] epoch {epoch + 1}/{cfg.epochs}  sample {ch.position}/{len(labels)}  "

@@ -317,6 +317,7 @@ def test_disk_full_during_checkpoint_keeps_the_previous_one(tmp_path, fake_engin
         _run(_cfg(out))
     msg = str(info.value)
     assert "disk is full" in msg and "100 samples learned" in msg and "--resume" in msg
+    assert "files of chunk 1" in msg
     assert _checkpoint_progress(out)["samples_seen"] == 100
     assert not any(p.name.endswith(".tmp") for p in out.rglob("*"))
     monkeypatch.setattr(runs.np, "savez", real)
