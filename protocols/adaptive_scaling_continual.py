@@ -48,6 +48,9 @@ def main(argv=None):
     p.add_argument("--scenarios", nargs="+", choices=["task", "class"], default=["task", "class"])
     p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     p.add_argument("--ewc-strength", type=float, default=1e4, help="lambda of the EWC penalty")
+    p.add_argument("--readout", choices=["mean", "max"], default="mean",
+                   help="logits: mean or max over time of the readout membrane (mean avoids dead logits, "
+                        "see bioplastic.gradient.adaptive_continual)")
     args = p.parse_args(argv)
 
     from bioplastic.gradient.adaptive_continual import check_task_split
@@ -68,6 +71,7 @@ def main(argv=None):
     log = common.logger(args)
     out, record = common.start_run(args, "adaptive-continual")
     record["tasks"] = [list(t) for t in tasks]
+    record["readout"] = args.readout
     record["ewc"] = {"strength": args.ewc_strength, "decay": 1.0, "form": "online EWC, empirical Fisher"}
     x_train, y_train, x_test, y_test = common.load_data(args, log)
     rows, metric_rows = [], []
@@ -79,7 +83,8 @@ def main(argv=None):
                 ewc = EWC(strength=args.ewc_strength) if method == "ewc" else None
                 acc, records = train_sequentially(model, x_train, y_train, x_test, y_test, scenario=scenario,
                                                   tasks=tasks, method=method, ewc=ewc, epochs=args.epochs,
-                                                  lr=args.lr, batch_size=args.batch_size, seed=seed, log=log)
+                                                  lr=args.lr, batch_size=args.batch_size, seed=seed,
+                                                  readout=args.readout, log=log)
                 rows += [{"seed": seed, **r} for r in records]
                 for t, (avg, fgt) in enumerate(zip(average_accuracy(acc), forgetting(acc))):
                     metric_rows.append({"seed": seed, "method": method, "scenario": scenario, "after_task": t,

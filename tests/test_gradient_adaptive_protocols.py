@@ -205,6 +205,12 @@ def test_silent_readout_steps_and_live_logits():
     with torch.no_grad():
         model.net.w_out.copy_(-model.net.w_out.abs())  # every readout negative: max-over-time logits stuck at 0
     y = torch.tensor([4, 5])
-    res = masked_loss((4, 5))(model, x, y)
+    res = masked_loss((4, 5), readout="max")(model, x, y)
+    assert torch.all(model(x).logits == 0)  # the network's own logits are dead here
     res.loss.backward()
-    assert model.net.w_out.grad[:, 4:6].abs().sum() > 0  # the skipped-zero logits still learn
+    assert model.net.w_out.grad[:, 4:6].abs().sum() > 0  # the masked loss's are not
+    model.zero_grad()
+    masked_loss((4, 5))(model, x, y).loss.backward()  # mean readout (default)
+    assert model.net.w_out.grad[:, 4:6].abs().sum() > 0
+    with pytest.raises(ValueError, match="readout must be one of"):
+        masked_loss(readout="last")
