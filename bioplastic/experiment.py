@@ -590,7 +590,8 @@ def _run_locked(cfg, resume, command, params, out, stop, params_strings):
                     float32=cfg.float32, inhibition=cfg.inhibition, seed=cfg.seed,
                     verbose=cfg.verbose)
     try:
-        return _train_and_test(cfg, params, out, engine, ckpt, record, data, stop, resume_cmd,
+        return _train_and_test(cfg, params, out, engine, ckpt, old if ckpt is not None else record,
+                               data, stop, resume_cmd,
                                (eval_split, eval_source, eval_x, eval_y, eval_every), t_start)
     finally:
         engine.close()

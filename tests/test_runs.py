@@ -466,3 +466,42 @@ def test_error_hierarchy():
     assert issubclass(IncompleteRunError, RunError)
     assert issubclass(RunFormatError, RunError)
     assert issubclass(RunFormatError, ValueError)
+
+
+# --------------------------------------------------------------------------
+# the run directory's lock
+# --------------------------------------------------------------------------
+
+def test_lock_refuses_a_second_holder_and_names_the_first(tmp_path):
+    with runs.lock_run_directory(tmp_path) as path:
+        assert path == tmp_path / runs.LOCK_FILE
+        with pytest.raises(runs.RunLockedError) as info:
+            with runs.lock_run_directory(tmp_path):
+                pass
+        msg = str(info.value)
+        assert f"pid {os.getpid()}" in msg and str(tmp_path) in msg and "--out" in msg
+        assert isinstance(info.value, RunDirectoryError)
+    with runs.lock_run_directory(tmp_path):  # released at the end of the block
+        pass
+
+
+def test_lock_of_a_killed_process_does_not_block(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    code = ("import sys, time, bioplastic.runs as r\n"
+            "with r.lock_run_directory(sys.argv[1]):\n"
+            "    print('locked', flush=True); time.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        with pytest.raises(runs.RunLockedError, match=f"pid {proc.pid}"):
+            with runs.lock_run_directory(tmp_path):
+                pass
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert (tmp_path / runs.LOCK_FILE).exists()  # the stale file stays, but is no lock
+    with runs.lock_run_directory(tmp_path):
+        pass
