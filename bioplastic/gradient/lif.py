@@ -267,7 +267,7 @@ def _input_currents(x, w_in):
     x = x.coalesce()
     idx = x.indices()
     flat = torch.sparse_coo_tensor(torch.stack([idx[0] * nb_steps + idx[1], idx[2]]), x.values(),
-                                   (batch * nb_steps, n_in))
+                                   (batch * nb_steps, n_in), check_invariants=False)
     return torch.sparse.mm(flat, w_in).reshape(batch, nb_steps, -1)
 
 
@@ -283,7 +283,7 @@ def spikes_from_times(times, nb_steps, dtype=torch.float32, sparse=False):
         sample, unit = torch.nonzero(times < nb_steps, as_tuple=True)
         indices = torch.stack([sample, times[sample, unit], unit])
         return torch.sparse_coo_tensor(indices, torch.ones(len(sample), dtype=dtype),
-                                       (n, nb_steps, m)).coalesce()
+                                       (n, nb_steps, m), check_invariants=False).coalesce()
     out = torch.zeros(n, nb_steps + 1, m, dtype=dtype)  # the last slot collects "no spike"
     out.scatter_(1, times.clamp(max=nb_steps).unsqueeze(1), 1.0)
     return out[:, :nb_steps]
