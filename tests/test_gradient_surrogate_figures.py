@@ -22,7 +22,8 @@ def test_figures_draw_the_data_without_torch():
     ax = figures.accuracy_vs_beta(axes[0], cells, hue=["surrogate", "variant"], chance=0.1)
     lines = {c.get_label(): c.lines[0] for c in ax.containers}  # one errorbar per line
     assert set(lines) == {"superspike detached", "esser detached"}
-    np.testing.assert_allclose(lines["superspike detached"].get_ydata(), [0.55, 0.85])
+    np.testing.assert_allclose(np.asarray(lines["superspike detached"].get_ydata(), dtype=float),
+                               [0.55, 0.85])
     assert ax.get_xscale() == "log"
     figures.accuracy_vs_activity(axes[1], cells)
     figures.learning_curves(axes[2], pd.DataFrame({"epoch": [1, 2], "train_accuracy": [0.3, 0.5],
