@@ -140,14 +140,14 @@ def main(argv=None):
 
     t0 = time.perf_counter()
     epochs = fit(net, objective, train, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                 val_data=val, seed=args.seed, out=out, resume=args.resume, progress=not args.quiet,
-                 log=log)
+                 val_data=val, eval_batch_size=250, seed=args.seed, out=out, resume=args.resume,
+                 progress=not args.quiet, log=log)
     train_seconds = time.perf_counter() - t0
 
     rows = []
     for split, d in (("validation", val), ("test", test)):
         if d is not None:
-            r = evaluate(net, objective, d, batch_size=500, prefix="eval")
+            r = evaluate(net, objective, d, batch_size=250, prefix="eval")
             rows.append({"split": split, **{k[len("eval_"):]: v for k, v in r.items()}})
     evaluations = pd.DataFrame(rows)
     save_table(out / "evaluations.csv", evaluations)

@@ -260,9 +260,13 @@ def compare(network, t_input, brian_times, *, dt_fraction=0.01):
     t_input = t_input.detach().cpu().numpy() if hasattr(t_input, "detach") else np.asarray(t_input)
     stats = {"n_samples": int(len(t_input)), "dt": dt}
 
-    def exact_layer(pre, w, window=t_max):
-        return spike_times(torch.as_tensor(pre, dtype=torch.float64),
-                           torch.as_tensor(w, dtype=torch.float64), window, v_th).numpy()
+    def exact_layer(pre, w, window=t_max, chunk=256):
+        # in chunks: the solver's work space grows as batch * n_in * n_out
+        w = torch.as_tensor(w, dtype=torch.float64)
+        with torch.no_grad():
+            return np.concatenate([
+                spike_times(torch.as_tensor(pre[i:i + chunk], dtype=torch.float64), w, window, v_th).numpy()
+                for i in range(0, len(pre), chunk)])
 
     pre_exact = np.asarray(t_input, dtype=np.float64)
     pre_brian = _delivered_input(t_input, t_max, dt)
