@@ -76,11 +76,12 @@ def main(argv=None):
             plt.close(fig)
             if (run / "raster.npz").exists():
                 r = load_npz(run / "raster.npz")
-                n_hidden = read_json(run / "run.json")["config"]["n_hidden"]
+                record = read_json(run / "run.json")
+                n_hidden = record["config"]["n_hidden"]
                 fig, ax = plt.subplots(figsize=(4.5, 3.2))
                 figures.raster(ax, r["trial"], r["step"], r["neuron"], trial=0,
                                input_times=r["input_times"] if r["input_times"].shape[1] <= 100 else None,
-                               n_hidden=n_hidden)
+                               n_hidden=n_hidden, nb_steps=record["data"]["nb_steps"])
                 written += save_figure(fig, out, f"{run.name}-raster", formats)
                 plt.close(fig)
     for path in written:

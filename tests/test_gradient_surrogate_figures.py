@@ -29,9 +29,10 @@ def test_figures_draw_the_data_without_torch():
     figures.learning_curves(axes[2], pd.DataFrame({"epoch": [1, 2], "train_accuracy": [0.3, 0.5],
                                                    "val_accuracy": [0.2, 0.4]}))
     ax = figures.raster(axes[3], [0, 0, 1], [3, 5, 7], [2, 4, 6], trial=0,
-                        input_times=np.array([[1, 100], [2, 3]]), n_hidden=10)
-    hidden = ax.get_lines()[0]
+                        input_times=np.array([[1, 100], [2, 3]]), n_hidden=10, nb_steps=100)
+    hidden, inputs = ax.get_lines()
     assert list(hidden.get_xdata()) == [3, 5] and list(hidden.get_ydata()) == [2, 4]
+    assert list(inputs.get_xdata()) == [1] and list(inputs.get_ydata()) == [-1]  # 100 = no spike
     plt.close(fig)
 
 

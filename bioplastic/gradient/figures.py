@@ -74,7 +74,8 @@ def learning_curves(ax, epochs, columns=("train_accuracy", "val_accuracy")):
     return ax
 
 
-def raster(ax, trial_index, step, neuron, trial=0, input_times=None, n_hidden=None, dt_ms=1.0):
+def raster(ax, trial_index, step, neuron, trial=0, input_times=None, n_hidden=None, nb_steps=None,
+           dt_ms=1.0):
     """Hidden spike raster of one trial (from ``raster.npz``), with the input spikes below.
 
     Parameters
@@ -89,6 +90,9 @@ def raster(ax, trial_index, step, neuron, trial=0, input_times=None, n_hidden=No
         no spike); drawn as units ``-n_in .. -1``.
     n_hidden : int, optional
         For the y limits.
+    nb_steps : int, optional
+        Trial length: sets the x limits; input times ``>= nb_steps`` (no
+        spike) are not drawn.
     dt_ms : float
         Step length in ms.
     """
@@ -97,10 +101,12 @@ def raster(ax, trial_index, step, neuron, trial=0, input_times=None, n_hidden=No
     if input_times is not None:
         t = np.asarray(input_times)[trial]
         units = np.arange(len(t))
-        fired = t < t.max() + 1
+        fired = t < nb_steps if nb_steps is not None else np.ones(len(t), dtype=bool)
         ax.plot(t[fired] * dt_ms, -1 - units[fired], "|", color="tab:blue", ms=3)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("input (blue) / hidden neuron")
+    if nb_steps is not None:
+        ax.set_xlim(0, nb_steps * dt_ms)
     if n_hidden is not None:
         ax.set_ylim(-1 - (0 if input_times is None else np.asarray(input_times).shape[1]), n_hidden)
     return ax
