@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 from bioplastic.gradient.adaptive_continual import (  # noqa: E402
     EWC,
     SPLIT_MNIST,
+    Replay,
     average_accuracy,
     check_task_split,
     forgetting,
@@ -83,6 +84,25 @@ def test_task_split_must_be_a_partition():
         check_task_split([tuple(range(10)), ()])
     with pytest.raises(ValueError, match="the task split is empty"):
         check_task_split([])
+
+
+def test_replay_memory_and_per_sample_task_masks():
+    x = torch.arange(40, dtype=torch.float32).reshape(20, 1, 2).expand(20, 20, 2).contiguous()
+    y = torch.tensor([0, 1] * 10)
+    replay = Replay(n_per_class=3, seed=0)
+    assert replay.mix(x, y)[0] is x  # empty memory
+    replay.add(x, y)
+    xm, ym = replay.mix(x[:2], y[:2])
+    assert len(ym) == 2 + 6 and torch.equal(torch.bincount(ym[2:]), torch.tensor([3, 3]))
+    assert all(any(torch.equal(row, xr) for xr in x) for row in xm[2:])  # stored samples are real samples
+    with pytest.raises(ValueError, match="positive integer"):
+        Replay(0)
+    # task-incremental with a task split: each sample is scored among its own task's classes
+    model = _model(n_in=2)
+    labels = torch.tensor([0, 1, 2, 3, 8, 9])
+    res = masked_loss(SPLIT_MNIST)(model, x[:6], labels)
+    for label, pred in zip(labels.tolist(), res.predictions.tolist()):
+        assert pred // 2 == label // 2
 
 
 def test_metrics_by_hand():
@@ -182,11 +202,11 @@ def test_continual_protocol_tiny(tmp_path, capsys):
     out = tmp_path / "continual"
     assert continual.main(TINY + ["--out", str(out), "--data-dir", str(data_dir())]) == 0
     summary = pd.read_csv(out / "summary.csv")
-    assert set(summary["method"]) == {"plain", "scaling", "ewc"}
+    assert set(summary["method"]) == {"plain", "scaling", "ewc", "replay"}
     assert set(summary["scenario"]) == {"task", "class"}
-    assert len(summary) == 3 * 2 * 5
+    assert len(summary) == 4 * 2 * 5
     acc = pd.read_csv(out / "accuracy.csv")
-    assert len(acc) == 3 * 2 * 5 * 5
+    assert len(acc) == 4 * 2 * 5 * 5
     with pytest.raises(SystemExit) as exc:
         continual.main(TINY + ["--out", str(tmp_path / "bad"), "--tasks", "0,1/1,2/3,4/5,6/7,8"])
     assert exc.value.code == 2 and "not a partition" in capsys.readouterr().err
