@@ -5,9 +5,11 @@ Each cell is one run of ``protocols/ttfs_mnist.py`` in its own process
 (``--workers`` at a time), in ``<sweep>/cells/<cell>/``.  The sweep is
 resumable: a cell whose ``run.json`` says ``finished`` is never re-run, an
 interrupted cell continues from its checkpoint.  ``<sweep>/sweep.json``
-records the grid; running a different grid into the same directory is an
-error.  The unregularised cell (``none``, gamma 0) is always part of the grid:
-it is the reference of the "spikes halve" point.
+records the training settings (everything but the gammas and seeds); a sweep
+directory can be extended with more gammas or seeds, but running other
+settings into it is an error.  The tables cover every finished cell of the
+directory.  The unregularised cell (``none``, gamma 0) is always part of the
+grid: it is the reference of the "spikes halve" point.
 
 Outputs (atomic):
 
@@ -97,16 +99,23 @@ def command_of(cell, grid, cell_dir, resume):
     return cmd + (["--resume"] if resume else [])
 
 
+def settings_of(grid):
+    """The training settings shared by all cells (the grid without gammas and seeds)."""
+    return {k: v for k, v in grid.items() if k not in ("gammas", "seeds")}
+
+
 def check_grid(out, grid):
     from bioplastic.runs import read_json, write_json
 
     path = out / "sweep.json"
+    commands = []
     if path.exists():
-        old = read_json(path)["grid"]
-        if old != grid:
-            raise SweepError(f"{out} holds a sweep over another grid ({old}); choose another --out")
-    else:
-        write_json(path, {"grid": grid, "command": " ".join(sys.argv)})
+        old = read_json(path)
+        if old["settings"] != settings_of(grid):
+            raise SweepError(f"{out} holds a sweep with other settings ({old['settings']}); "
+                             "choose another --out")
+        commands = old["commands"]
+    write_json(path, {"settings": settings_of(grid), "commands": commands + [" ".join(sys.argv)]})
 
 
 def _finished(cell_dir):
@@ -116,20 +125,20 @@ def _finished(cell_dir):
     return path.exists() and read_json(path).get("status") == "finished"
 
 
-def collect(out, cells):
-    """Write cells.csv, summary.csv and halving.csv from the finished cells."""
+def collect(out):
+    """Write cells.csv, summary.csv and halving.csv from every finished cell of *out*."""
     import pandas as pd
 
     from bioplastic.runs import read_json, save_table
 
     rows = []
-    for cell in cells:
-        cell_dir = out / "cells" / cell["name"]
+    for cell_dir in sorted((out / "cells").glob("*")):
         if not _finished(cell_dir):
             continue
         rec = read_json(cell_dir / "run.json")
         test, val = rec["results"]["test"], rec["results"].get("validation") or {}
-        row = {k: cell[k] for k in ("name", "regularizer", "gamma", "seed")}
+        row = {"name": cell_dir.name, "regularizer": rec["args"]["regularizer"],
+               "gamma": rec["args"]["gamma"], "seed": rec["args"]["seed"]}
         row.update(test_accuracy=test["accuracy"], val_accuracy=val.get("accuracy"),
                    seconds_per_epoch=sum(rec["seconds_per_epoch"]) / len(rec["seconds_per_epoch"]))
         row.update({k: v for k, v in test.items() if k.startswith("spikes_")})
@@ -186,9 +195,9 @@ def main(argv=None):
                 failed += 1
                 log(f"[sweep {k}/{len(todo)}] {cell['name']}: FAILED ({proc.stderr.strip()[-500:]})")
                 continue
-            collect(out, cells)
+            collect(out)
             log(f"[sweep {k}/{len(todo)}] {cell['name']}: finished ({seconds:.0f} s)")
-    table = collect(out, cells)
+    table = collect(out)
     if table is not None:
         log(table[["name", "test_accuracy", "spikes_total"]].to_string(index=False))
     return 1 if failed else 0

@@ -66,5 +66,9 @@ def test_sweep_is_resumable(tmp_path):
     stamp = (tmp_path / "sweep" / "cells" / "none-g0-seed0" / "run.json").stat().st_mtime_ns
     assert sweep.main(argv) == 0            # nothing left to run
     assert (tmp_path / "sweep" / "cells" / "none-g0-seed0" / "run.json").stat().st_mtime_ns == stamp
-    with pytest.raises(sweep.SweepError):
-        sweep.main(argv[:-2] + ["--seeds", "1", "--data-dir", str(data_dir())])
+    with pytest.raises(sweep.SweepError):                   # other training settings
+        sweep.main([a if a != "8" else "9" for a in argv])
+    assert sweep.main(argv + ["--f-ssr", "0.01"]) == 0        # more gammas: only the new cell runs
+    assert (tmp_path / "sweep" / "cells" / "none-g0-seed0" / "run.json").stat().st_mtime_ns == stamp
+    cells = pd.read_csv(tmp_path / "sweep" / "cells.csv")
+    assert sorted(cells.name) == ["f-ssr-g0.01-seed0", "m-ssr-g0.01-seed0", "none-g0-seed0"]
