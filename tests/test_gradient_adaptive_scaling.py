@@ -12,7 +12,6 @@ from brian2 import ms  # noqa: E402
 from bioplastic.gradient.adaptive_scaling import (  # noqa: E402
     AdaptiveScaling,
     RelaxationRule,
-    ScalingState,
     effective_weight,
     get_scaling_rule,
     iterate_rule,
