@@ -22,6 +22,7 @@ Usage::
 """
 
 import argparse
+import importlib.util
 import math
 import statistics
 import time
@@ -93,10 +94,9 @@ def main(argv=None):
     x = (torch.rand(args.samples, 100, 20, generator=g) < 0.01).float()
     y = torch.randint(0, 10, (args.samples,), generator=g)
     columns = {"bioplastic": bioplastic_step_fn}
-    try:
-        import snntorch  # noqa: F401
+    if importlib.util.find_spec("snntorch") is not None:
         columns["snntorch"] = snntorch_step_fn
-    except ImportError:
+    else:
         print("snntorch not installed: its column is skipped (pip install snntorch)")
     times = {name: [] for name in columns}
     steps = {name: fn() for name, fn in columns.items()}
