@@ -16,7 +16,7 @@ import pandas as pd
 __all__ = ["MODEL_COLOURS", "plot_robustness", "plot_continual", "plot_rate_callback", "plot_fixed_point"]
 
 #: one colour per model / method, the same in every figure
-MODEL_COLOURS = {"plain": "#4d4d4d", "scaling": "#d95f02", "ewc": "#1b9e77"}
+MODEL_COLOURS = {"plain": "#4d4d4d", "scaling": "#d95f02", "ewc": "#1b9e77", "replay": "#7570b3"}
 
 _PERTURBATION_LABELS = {
     "event_noise": "spurious-event probability per step",
