@@ -54,6 +54,22 @@ __all__ = ["DEVICES", "Engine", "ChunkResult", "default_build_root", "chunk_seed
 #: default gives up beyond 10 checks: the excitatory state updater ran scalar.
 VECTORIZE_FLAG = "--param=vect-max-version-for-alias-checks=200"
 
+#: Header included by every cpp_standalone code object (written into the build
+#: directory).  Brian2 compiles with ``-ffast-math -fno-finite-math-only``; the
+#: second flag undefines ``__FAST_MATH__``, so glibc's ``<math.h>`` does not
+#: declare its vector variants of ``exp`` (libmvec), and a loop that calls
+#: ``exp`` (exponential Euler: one per neuron and step) is not vectorised.  The declaration below adds them back (GCC on
+#: x86-64 glibc only; elsewhere it is empty).  libmvec's ``exp`` is accurate to
+#: 4 ulp.
+SIMD_MATH_HEADER_NAME = "bioplastic_simd_math.h"
+SIMD_MATH_HEADER = """#pragma once
+#include <cmath>
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__) \\
+    && defined(__NO_MATH_ERRNO__)
+extern "C" double exp(double) __THROW __attribute__((__simd__("notinbranch")));
+#endif
+"""
+
 #: C++ run first thing in the standalone binary: flush denormal numbers to zero
 #: (x86: the FTZ and DAZ bits of MXCSR; AArch64: the FZ bit of FPCR).  Threads
 #: started later (OpenMP) inherit the setting.  Why: the model's many
@@ -245,10 +261,12 @@ class Engine:
         prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{min(os.cpu_count() or 1, 4)}"]
 
     def _build(self):
-        from brian2 import device
+        from brian2 import device, prefs
+        from brian2.utils.filelock import FileLock
 
         m = self.model
         device.apply_run_args()
+        saved_headers = list(prefs.codegen.cpp.headers)
         if self.device_name == "cpp_standalone":
             if self.flush_denormals:
                 device.insert_code("before_start", FLUSH_DENORMALS_CODE)
@@ -259,23 +277,31 @@ class Engine:
                 f"for (int _i=0; _i<{nthreads}; _i++) "
                 f"brian::_random_generators[_i].seed((unsigned long) brian::{arr}[0] + 7919UL * _i);",
             )
+            # read when the code objects are created (in run), not at build
+            prefs.codegen.cpp.headers = saved_headers + [f'"{SIMD_MATH_HEADER_NAME}"']
         else:
             from . import cuda
 
             cuda.insert_seed_code(device, m.controller.variables["rng_seed"])
-        m.net.run(self.chunk_size * self.params.input.t_window, namespace={})
-        t0 = time.perf_counter()
-        if self.verbose:
-            print(f"[bioplastic] generating and compiling {self.device_name} code in {self.build_dir} ...",
-                  flush=True)
-        from brian2.utils.filelock import FileLock
-
-        # two processes building the same network share the build directory
-        with FileLock(str(self.build_dir / ".bioplastic-build.lock")):
-            device.build(directory=str(self.build_dir), compile=True, run=False,
-                         with_output=self.verbose)
+        try:
+            m.net.run(self.chunk_size * self.params.input.t_window, namespace={})
+            t0 = time.perf_counter()
+            if self.verbose:
+                print(f"[bioplastic] generating and compiling {self.device_name} code in "
+                      f"{self.build_dir} ...", flush=True)
+            # two processes building the same network share the build directory
+            with FileLock(str(self.build_dir / ".bioplastic-build.lock")):
+                header = self.build_dir / SIMD_MATH_HEADER_NAME
+                if self.device_name == "cpp_standalone" and (
+                        not header.exists() or header.read_text() != SIMD_MATH_HEADER):
+                    header.write_text(SIMD_MATH_HEADER)
+                device.build(directory=str(self.build_dir), compile=True, run=False,
+                             with_output=self.verbose)
+        finally:
+            prefs.codegen.cpp.headers = saved_headers
         if self.verbose:
             print(f"[bioplastic] build took {time.perf_counter() - t0:.1f} s", flush=True)
+
     # ------------------------------------------------------------------ state
     def initial_state(self) -> dict:
         """The state the network was built with (initial weights, theta, potentials)."""

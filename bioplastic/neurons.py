@@ -87,6 +87,8 @@ __all__ = [
     "step_equivalent_tau",
     "LinearImplicitEuler",
     "linear_implicit_euler",
+    "BranchFreeExponentialEuler",
+    "branch_free_exponential_euler",
     "METHODS",
     "brian_method",
 ]
@@ -161,6 +163,35 @@ count += int({PRESENTING})
 """
 
 
+def _unmasked(expr):
+    """``expr`` with Brian2's refractoriness mask ``int(not_refractory)`` replaced by 1.
+
+    For ``(unless refractory)`` equations Brian2 multiplies the right-hand side
+    by ``int(not_refractory)`` *and* writes the new value back only where
+    ``not_refractory`` holds (``if not_refractory: v = _v``).  The first mask
+    makes the generated C++ branch on every neuron, and a function call such
+    as ``exp`` inside a branch is not vectorised; the second mask alone keeps
+    refractory neurons where they are.  So the state updaters below take the
+    first one out: same values, branch-free loops.
+    """
+    def is_mask(e):
+        return (isinstance(e, sp.Function) and type(e).__name__ == "int_" and len(e.args) == 1
+                and isinstance(e.args[0], sp.Symbol) and e.args[0].name == "not_refractory")
+
+    return sp.sympify(expr).replace(is_mask, lambda e: sp.Integer(1))
+
+
+def _linear_system(equations, variables, name):
+    if equations.is_stochastic:
+        raise UnsupportedEquationsException(f"{name}: no stochastic equations")
+    try:
+        system = get_conditionally_linear_system(equations, variables)
+    except ValueError:
+        raise UnsupportedEquationsException(
+            f"{name}: equations must be conditionally linear") from None
+    return {var: (_unmasked(A), _unmasked(B)) for var, (A, B) in system.items()}
+
+
 class LinearImplicitEuler(StateUpdateMethod):
     """Backward Euler for conditionally linear equations, coefficients frozen over a step.
 
@@ -173,21 +204,45 @@ class LinearImplicitEuler(StateUpdateMethod):
 
     def __call__(self, equations, variables=None, method_options=None):
         extract_method_options(method_options, {})
-        if equations.is_stochastic:
-            raise UnsupportedEquationsException("linear implicit Euler: no stochastic equations")
-        try:
-            system = get_conditionally_linear_system(equations, variables)
-        except ValueError:
-            raise UnsupportedEquationsException(
-                "linear implicit Euler: equations must be conditionally linear") from None
+        system = _linear_system(equations, variables, "linear implicit Euler")
+        dt = sp.Symbol("dt")
+        code = []
+        for var, (A, B) in system.items():
+            x = sp.Symbol(var)
+            update = x + dt * B if A == 0 else (x + dt * B) / (1 - dt * A)
+            code.append(f"_{var} = {sympy_to_str(update)}")
+        code += [f"{var} = _{var}" for var in system]
+        return "\n".join(code)
+
+
+class BranchFreeExponentialEuler(StateUpdateMethod):
+    """Brian2's exponential Euler, with the refractoriness mask left to the write-back.
+
+    The same update as ``method="exponential_euler"``:
+    ``x_new = (x + B/A) * exp(A dt) - B/A`` (``x * exp(A dt)`` when ``B = 0``,
+    ``x + dt * B`` when ``A = 0``), with ``int(not_refractory)`` taken out of
+    ``A`` and ``B`` (:func:`_unmasked`).  Brian2's generated code computed
+    ``exp`` inside a per-neuron branch on the refractory state, which the C++
+    compiler cannot vectorise (glibc's vector ``exp`` has no masked variant);
+    here it is computed for every neuron and kept only where the neuron is not
+    refractory, so the loop vectorises.
+    """
+
+    def __call__(self, equations, variables=None, method_options=None):
+        extract_method_options(method_options, {})
+        system = _linear_system(equations, variables, "exponential Euler")
         dt = sp.Symbol("dt")
         code = []
         for var, (A, B) in system.items():
             x = sp.Symbol(var)
             if A == 0:
                 update = x + dt * B
+            elif B != 0:
+                code.append(f"_BA_{var} = {sympy_to_str(B / A)}")
+                ba = sp.Symbol(f"_BA_{var}")
+                update = (x + ba) * sp.exp(A * dt) - ba
             else:
-                update = (x + dt * B) / (1 - dt * A)
+                update = x * sp.exp(A * dt)
             code.append(f"_{var} = {sympy_to_str(update)}")
         code += [f"{var} = _{var}" for var in system]
         return "\n".join(code)
@@ -195,6 +250,8 @@ class LinearImplicitEuler(StateUpdateMethod):
 
 #: The backward-Euler state updater (``method="implicit_euler"``).
 linear_implicit_euler = LinearImplicitEuler()
+#: Exponential Euler as generated for ``method="exponential_euler"``.
+branch_free_exponential_euler = BranchFreeExponentialEuler()
 
 #: Integration methods of the hidden groups, by name.
 METHODS = ("euler", "exponential_euler", "implicit_euler")
@@ -202,7 +259,8 @@ METHODS = ("euler", "exponential_euler", "implicit_euler")
 
 def brian_method(method):
     """The Brian2 ``method`` argument for one of :data:`METHODS` (others pass through)."""
-    return linear_implicit_euler if method == "implicit_euler" else method
+    return {"implicit_euler": linear_implicit_euler,
+            "exponential_euler": branch_free_exponential_euler}.get(method, method)
 
 
 def _namespace(table, names):
@@ -439,7 +497,7 @@ def make_label(lab, input_params, stdp_label, controller, dt=None, method="expon
         threshold=LABEL_THRESHOLD,
         reset="\n".join([LABEL_RESET, POST_TRACE_ON_SPIKE]),
         refractory=lab.refractory if float(lab.refractory) > 0 else False,
-        method=method,
+        method=brian_method(method),
         namespace=namespace,
         **clock_args(dt, clock),
         name=name,

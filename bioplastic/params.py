@@ -310,7 +310,9 @@ class ModelParams:
     method : integration method of the hidden (excitatory and inhibitory)
         groups, see :mod:`bioplastic.neurons`.  "euler" (the GeNN code's
         scheme: Euler for v, exact decays) below N_E = 6400;
-        "exponential_euler" at N_E = 6400, where Euler was measured to blow up.
+        "exponential_euler" at N_E = 6400, where Euler was measured to blow up;
+        "implicit_euler" (backward Euler for v, exact decays: stable, no
+        ``exp`` per neuron and step) on request.
     """
 
     dataset: str

@@ -287,3 +287,27 @@ def test_implicit_euler_step_decays_exactly_and_is_stable():
     assert np.all(g.v[:] >= exc_p.E_inh) and np.all(g.v[:] <= exc_p.E_exc)
     with pytest.raises(ValueError, match="implicit_euler"):
         model_params("mnist", 100).replace(method="rk4")
+
+
+def test_branch_free_exponential_euler_equals_brians():
+    """method="exponential_euler" (branch-free, vectorisable) gives Brian2's exponential
+    Euler values, refractoriness included."""
+    from brian2 import SpikeMonitor
+
+    from bioplastic.neurons import INHIBITORY_EQS, branch_free_exponential_euler
+
+    ns = dict(v_rest=-60 * mV, E_exc=0 * mV, tau_m=10 * ms, tau_ge=1 * ms)
+    runs = []
+    for method in (branch_free_exponential_euler, "exponential_euler"):
+        g = NeuronGroup(3, INHIBITORY_EQS, threshold="v > -40*mV", reset="v = -45*mV",
+                        refractory=2 * ms, method=method, namespace=ns, dt=0.5 * ms)
+        g.v = -60 * mV
+        g.ge = [40.0, 2.0, 0.5]
+        mon = SpikeMonitor(g)
+        net = Network(g, mon)
+        net.run(6 * ms)
+        runs.append((np.array(g.v[:]), np.array(mon.t[:]), np.array(mon.i[:])))
+    (v1, t1, i1), (v2, t2, i2) = runs
+    assert len(t1) > 0  # a neuron spiked and went through its refractory period
+    assert np.array_equal(i1, i2) and np.allclose(t1, t2)
+    np.testing.assert_allclose(v1, v2, rtol=1e-12)
