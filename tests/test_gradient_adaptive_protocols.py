@@ -137,6 +137,7 @@ def test_task_incremental_masking_and_ewc_penalty():
         EWC(strength=-1)
 
 
+@pytest.mark.slow
 def test_train_sequentially_on_separable_tasks():
     """Five tasks of two classes, each class its own input group: the tasks are learnt when trained."""
     gen = torch.Generator().manual_seed(0)
