@@ -7,21 +7,50 @@ with the surrogate family's loop (:func:`bioplastic.gradient.training.fit`) and
 loss (:class:`bioplastic.gradient.lif.MaxOverTimeLoss`).  The scaling rule is
 a reading of the abstract of Xu et al. 2025 (hypothesis).
 
+A run is a list of *cells* (e.g. one seed and one model), each run once.
 A run directory holds (all written atomically)::
 
-    run.json        the run record: command, seeds, configuration, data, versions, status
-    <table>.csv     tidy results, rewritten after every finished unit of work
-    summary.csv     means and standard deviations over seeds (written at the end)
+    run.json               the run record: command, options, seeds, versions, status
+                           (and one entry per resume)
+    cells/<cell>/<table>.csv   the tidy rows of one finished cell
+    cells/<cell>/cell.json     written last: the cell is finished
+    <table>.csv            all finished cells' rows, rewritten after every cell
+    summary.csv            means and standard deviations over seeds, computed
+                           from the cell files once every cell is finished
+
+Stopping and resuming: Ctrl-C (or SIGTERM) stops the run between two writes;
+finished cells stay, and the protocol exits with status 130 after printing
+the command that continues it (the same command with ``--resume``).
+``--resume`` runs only the cells without ``cell.json`` (a robustness cell
+whose training was interrupted continues from its last epoch checkpoint in
+``models/<cell>/``); it is refused, naming the options, if any option that
+defines the results differs from the recorded run (``--seeds`` may differ:
+more seeds extend the run).  A second process on the same directory is
+refused while the first runs (:func:`bioplastic.runs.lock_run_directory`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
+import shlex
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
-RUN_FORMAT = "bioplastic.gradient.adaptive_scaling/1"
+RUN_FORMAT = "bioplastic.gradient.adaptive_scaling/2"
+#: Exit status of a run stopped by Ctrl-C or SIGTERM (as a shell reports SIGINT).
+EXIT_INTERRUPTED = 130
+#: Command-line options that do not change the results (not compared on --resume).
+NOT_COMPARED = ("out", "resume", "quiet", "threads", "data_dir")
+#: Options that may differ on --resume (the cells are keyed by them).
+EXTENDABLE = ("--seeds",)
+CELLS = "cells"
+CELL_RECORD = "cell.json"
 
 
 def _positive_int(text):
@@ -66,9 +95,24 @@ def parser(description, defaults=None):
     g.add_argument("--eta", type=float, default=0.2, help="relaxation rate, q = 1 - eta")
     g.add_argument("--tau-trace", type=_positive_float, default=20.0, help="presynaptic trace time constant (ms)")
     p.add_argument("--threads", type=_positive_int, default=1, help="torch threads")
-    p.add_argument("--out", default=None, help="run directory (default: runs/<protocol>-<date>-<time>)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_run_arguments(p)
     return p
+
+
+def add_run_arguments(p):
+    """``--out``, ``--resume`` and ``--quiet`` (shared by every adaptive-scaling protocol)."""
+    p.add_argument("--out", default=None, help="run directory (default: runs/<protocol>-<date>-<time>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out: finished cells are kept, only the missing ones run")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def parse_args(p, argv):
+    """Parse *argv* (default ``sys.argv[1:]``); ``--resume`` needs ``--out`` (exit status 2)."""
+    args = p.parse_args(argv)
+    if args.resume and not args.out:
+        p.error("--resume needs --out RUN_DIR (the run to continue)")
+    return args
 
 
 def config_of(args):
@@ -91,21 +135,115 @@ def logger(args):
     return lambda text: print(text, file=sys.stderr, flush=True)
 
 
-def start_run(args, name):
-    """Check the output directory, write the first run record; return (out, record)."""
-    from bioplastic.runs import check_writable, software_versions, write_json
+def options_of(args):
+    """The options that define the results, by their command-line flag (as run.json stores them)."""
+    opts = {"--" + k.replace("_", "-"): v for k, v in sorted(vars(args).items()) if k not in NOT_COMPARED}
+    return json.loads(json.dumps(opts))  # tuples -> lists, as read back
+
+
+def _display_path(path):
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def continue_command(record):
+    """The shell command that continues the run of *record* (its command with ``--resume``)."""
+    argv = list(record["command"])
+    if argv and argv[0] == sys.executable:
+        argv[0] = "python"
+    if "--resume" not in argv:
+        argv.append("--resume")
+    return shlex.join(argv)
+
+
+def _check_options(old, name, options, out):
+    """Refuse to resume a run recorded with other options (naming them)."""
+    from bioplastic.runs import RunError
+
+    if old.get("format") != RUN_FORMAT or old.get("protocol") != name or "options" not in old:
+        raise RunError(f"cannot resume {out}: it holds no resumable {name} run (recorded protocol "
+                       f"{old.get('protocol')!r}, format {old.get('format')!r}, this is {RUN_FORMAT!r}); "
+                       "choose another --out")
+    recorded = old["options"]
+    diff = [k for k in sorted(set(recorded) | set(options))
+            if k not in EXTENDABLE and recorded.get(k) != options.get(k)]
+    if diff:
+        raise RunError(f"cannot resume {out}: options differ from the recorded run: "
+                       + "; ".join(f"{k} (recorded {recorded.get(k)!r}, now {options.get(k)!r})" for k in diff)
+                       + ". Repeat the recorded options (run.json, 'options'), or choose another --out")
+
+
+@contextlib.contextmanager
+def open_run(args, name, script, argv, log, **extra):
+    """Create (or, with ``--resume``, reopen) the run directory and hold its lock.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``out``, ``resume``, ``seeds`` and those that define the results).
+    name : str
+        The protocol name (recorded; a run of another protocol is not resumed).
+    script : str
+        The protocol script's path (for the recorded command).
+    argv : list of str or None
+        The arguments (default ``sys.argv[1:]``).
+    extra
+        More entries of the run record (e.g. the perturbation grid).
+
+    Yields
+    ------
+    (pathlib.Path, dict)
+        The run directory and the run record (already written with status "running").
+
+    Raises
+    ------
+    bioplastic.runs.RunError
+        *out* holds a run and ``--resume`` is not given; ``--resume`` and there
+        is no run; the recorded options differ (the message names them); a
+        second process holds the directory.
+    """
     import torch
 
+    from bioplastic import __version__
+    from bioplastic.runs import RunError, check_writable, lock_run_directory, read_json, software_versions, write_json
+
     out = Path(args.out or f"runs/{name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if (out / "run.json").exists():
-        raise SystemExit(f"error: {out} already holds a run; choose another --out")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if args.out is None:
+        argv += ["--out", str(out)]
+    command = [sys.executable, _display_path(str(Path(script).resolve()))] + argv
+    record_path = out / "run.json"
+    if record_path.exists() and not args.resume:
+        raise RunError(f"{out} already holds a run; pass --resume to continue it (finished cells are kept) "
+                       "or choose another --out")
+    if args.resume and not record_path.exists():
+        raise RunError(f"cannot resume: {record_path} does not exist (start the run without --resume)")
     check_writable(out)
-    record = {"format": RUN_FORMAT, "protocol": name, "command": [sys.executable] + sys.argv,
-              "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seeds": list(args.seeds),
-              "threads": args.threads, "config": config_of(args), "status": "running",
-              "versions": dict(software_versions(), torch=torch.__version__)}
-    write_json(out / "run.json", record)
-    return out, record
+    options = options_of(args)
+    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    with lock_run_directory(out):
+        versions = dict(software_versions(), torch=torch.__version__)
+        if args.resume:
+            try:
+                record = read_json(record_path)
+            except (OSError, ValueError) as err:
+                raise RunError(f"cannot resume: {record_path} is unreadable ({err})") from err
+            _check_options(record, name, options, out)
+            if record["options"].get("--seeds") != options.get("--seeds"):
+                log(f"note: seeds {record['options'].get('--seeds')} recorded, now {options.get('--seeds')}; "
+                    "the tables cover the seeds of this command")
+            if record.get("versions", {}).get("bioplastic") != __version__:
+                log(f"note: the run was started with bioplastic {record.get('versions', {}).get('bioplastic')}, "
+                    f"this is {__version__}")
+            record.setdefault("resumed", []).append({"at": now, "command": command, "versions": versions})
+            record.update(status="running", seeds=list(args.seeds), options=options)
+        else:
+            record = {"format": RUN_FORMAT, "protocol": name, "command": command, "created": now,
+                      "seeds": list(args.seeds), "options": options, "status": "running",
+                      "versions": versions}
+        record.update(json.loads(json.dumps(extra)))
+        write_json(record_path, record)
+        yield out, record
 
 
 def finish_run(out, record, **extra):
@@ -115,6 +253,107 @@ def finish_run(out, record, **extra):
     record["status"] = "finished"
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     write_json(out / "run.json", record)
+
+
+# --------------------------------------------------------------------------- cells
+
+def cell_dir(out, cell):
+    return Path(out) / CELLS / cell["name"]
+
+
+def cell_finished(out, cell):
+    """Whether *cell* has finished (its ``cell.json``, written last, exists)."""
+    return (cell_dir(out, cell) / CELL_RECORD).is_file()
+
+
+def write_cell(out, cell, tables, seconds):
+    """Write a finished cell: its tables first, then ``cell.json`` (the mark of a finished cell)."""
+    from bioplastic.runs import save_table, write_json
+
+    d = cell_dir(out, cell)
+    d.mkdir(parents=True, exist_ok=True)
+    for table, df in tables.items():
+        save_table(d / f"{table}.csv", df)
+    write_json(d / CELL_RECORD, {"cell": cell, "tables": sorted(tables), "seconds": seconds,
+                                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+
+def collect(out, cells, table):
+    """The rows of *table* of every finished cell among *cells* (in their order), one DataFrame."""
+    import pandas as pd
+
+    from bioplastic.runs import read_table
+
+    frames = [read_table(cell_dir(out, c) / f"{table}.csv") for c in cells if cell_finished(out, c)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM -> KeyboardInterrupt (as Ctrl-C), in the main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def run_cells(out, record, cells, run_one, tables, log):
+    """Run the cells of *cells* that have not finished, each once; write each as it finishes.
+
+    Parameters
+    ----------
+    cells : list of dict
+        Each with a unique ``name`` (its folder under ``cells/``).
+    run_one : callable
+        ``run_one(cell)`` -> ``{table: DataFrame}`` (tidy rows that name the cell's seed etc.).
+    tables : list of str
+        The tables each cell returns; ``<table>.csv`` in *out* is rewritten
+        from the cell files after every cell.
+
+    Returns
+    -------
+    bool
+        True when every cell has finished; False when the run was stopped by
+        Ctrl-C or SIGTERM (finished cells are kept, the run record says
+        "interrupted" and stderr says how to continue).
+    """
+    from bioplastic.runs import save_table, write_json
+
+    todo = [c for c in cells if not cell_finished(out, c)]
+    log(f"{len(cells)} cells, {len(cells) - len(todo)} finished, {len(todo)} to run -> {out}")
+    try:
+        with _sigterm_as_interrupt():
+            for k, cell in enumerate(todo, 1):
+                log(f"[cell {k}/{len(todo)}] {cell['name']}")
+                t0 = time.perf_counter()
+                result = run_one(cell)
+                missing = set(tables) - set(result)
+                if missing:
+                    raise RuntimeError(f"cell {cell['name']} returned no table {sorted(missing)}")
+                write_cell(out, cell, result, time.perf_counter() - t0)
+                for table in tables:
+                    save_table(out / f"{table}.csv", collect(out, cells, table))
+                log(f"[cell {k}/{len(todo)}] {cell['name']} finished ({time.perf_counter() - t0:.1f} s)")
+    except KeyboardInterrupt:
+        n_done = sum(cell_finished(out, c) for c in cells)
+        record.update(status="interrupted", interrupted=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        write_json(out / "run.json", record)
+        print(f"\ninterrupted: {n_done} of {len(cells)} cells finished, kept in {out}. Continue with:\n  "
+              f"{continue_command(record)}", file=sys.stderr, flush=True)
+        return False
+    except Exception as err:
+        record.update(status="failed", error=f"{type(err).__name__}: {err}")
+        write_json(out / "run.json", record)
+        raise
+    return True
 
 
 def load_data(args, log):
