@@ -344,6 +344,10 @@ def run_cells(out, record, cells, run_one, tables, log):
                 log(f"[cell {k}/{len(todo)}] {cell['name']} finished ({time.perf_counter() - t0:.1f} s)")
     except KeyboardInterrupt:
         n_done = sum(cell_finished(out, c) for c in cells)
+        for table in tables:  # the tables hold every finished cell
+            rows = collect(out, cells, table)
+            if not rows.empty:
+                save_table(out / f"{table}.csv", rows)
         record.update(status="interrupted", interrupted=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         write_json(out / "run.json", record)
         print(f"\ninterrupted: {n_done} of {len(cells)} cells finished, kept in {out}. Continue with:\n  "

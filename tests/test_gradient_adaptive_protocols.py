@@ -196,7 +196,7 @@ def test_robustness_protocol_tiny(tmp_path, capsys):
 
 
 @requires_data
-def test_continual_protocol_tiny(tmp_path, capsys):
+def test_continual_protocol_tiny(tmp_path, monkeypatch, capsys):
     import pandas as pd
 
     continual = _protocol("adaptive_scaling_continual")
@@ -208,6 +208,13 @@ def test_continual_protocol_tiny(tmp_path, capsys):
     assert len(summary) == 4 * 2 * 5
     acc = pd.read_csv(out / "accuracy.csv")
     assert len(acc) == 4 * 2 * 5 * 5
+    # a lost cell (its cell.json deleted) is the only one run again, with the same result
+    (out / "cells" / "seed0-class-ewc" / "cell.json").unlink()
+    ran = _count_cells(monkeypatch, continual)
+    assert continual.main(TINY + ["--out", str(out), "--data-dir", str(data_dir()), "--resume"]) == 0
+    assert ran == ["seed0-class-ewc"]
+    pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"), summary)
+    pd.testing.assert_frame_equal(pd.read_csv(out / "accuracy.csv"), acc)
     with pytest.raises(SystemExit) as exc:
         continual.main(TINY + ["--out", str(tmp_path / "bad"), "--tasks", "0,1/1,2/3,4/5,6/7,8"])
     assert exc.value.code == 2 and "not a partition" in capsys.readouterr().err
@@ -235,3 +242,120 @@ def test_silent_readout_steps_and_live_logits():
     assert model.net.w_out.grad[:, 4:6].abs().sum() > 0
     with pytest.raises(ValueError, match="readout must be one of"):
         masked_loss(readout="last")
+
+
+# ---------------------------------------------------------------- stopping and resuming
+
+def _count_cells(monkeypatch, module, stop_after=None):
+    """Wrap *module*.run_cell: record the cells it runs; Ctrl-C (KeyboardInterrupt) after *stop_after* of them."""
+    ran = []
+    real = module.run_cell
+
+    def run_cell(args, cell, *rest, **kw):
+        if stop_after is not None and len(ran) >= stop_after:
+            raise KeyboardInterrupt
+        ran.append(cell["name"])
+        return real(args, cell, *rest, **kw)
+
+    monkeypatch.setattr(module, "run_cell", run_cell)
+    return ran
+
+
+def test_homeostasis_interrupted_and_resumed(tmp_path, monkeypatch, capsys):
+    """Ctrl-C after the first cell keeps it; --resume runs only the others; the result equals an uninterrupted run."""
+    import pandas as pd
+
+    homeostasis = _protocol("adaptive_scaling_homeostasis")
+    common = _protocol("adaptive_scaling_common")
+    args = ["--n-steps", "40", "--n-trials", "2", "--n-in", "20", "--n-hidden", "10", "--seeds", "0", "1", "--quiet"]
+    assert homeostasis.main(args + ["--out", str(tmp_path / "whole")]) == 0
+    out = tmp_path / "hom"
+    written, real_write = [], common.write_cell
+
+    def write_then_stop(out_, cell, tables, seconds):
+        real_write(out_, cell, tables, seconds)
+        written.append(cell["name"])
+        raise KeyboardInterrupt  # as if Ctrl-C came right after the first cell was written
+
+    monkeypatch.setattr(common, "write_cell", write_then_stop)
+    assert homeostasis.main(args + ["--out", str(out)]) == common.EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert f"interrupted: 1 of 4 cells finished, kept in {out}. Continue with:\n  python " in err
+    assert err.rstrip().endswith("adaptive_scaling_homeostasis.py " + " ".join(args) + f" --out {out} --resume")
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+    assert written == ["seed0-plain"] and not (out / "summary.csv").exists()
+    assert set(pd.read_csv(out / "rates.csv")["model"]) == {"plain"}
+    first = (out / "cells" / "seed0-plain" / "rates.csv").read_bytes()
+
+    written.clear()
+    monkeypatch.setattr(common, "write_cell", lambda o, cell, t, s: (written.append(cell["name"]), real_write(o, cell, t, s)))
+    assert homeostasis.main(args + ["--out", str(out), "--resume"]) == 0
+    assert written == ["seed0-scaling", "seed1-plain", "seed1-scaling"]  # only the missing cells
+    assert (out / "cells" / "seed0-plain" / "rates.csv").read_bytes() == first
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "finished" and len(record["resumed"]) == 1
+    pd.testing.assert_frame_equal(pd.read_csv(out / "rates.csv"), pd.read_csv(tmp_path / "whole" / "rates.csv"))
+    pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"), pd.read_csv(tmp_path / "whole" / "summary.csv"))
+    written.clear()
+    assert homeostasis.main(args + ["--out", str(out), "--resume"]) == 0  # complete: nothing runs
+    assert written == []
+
+
+def test_resume_refuses_other_options_and_misuse(tmp_path, capsys):
+    homeostasis = _protocol("adaptive_scaling_homeostasis")
+    args = ["--n-steps", "40", "--n-trials", "2", "--n-in", "20", "--n-hidden", "10", "--seeds", "0", "--quiet"]
+    out = tmp_path / "hom"
+    assert homeostasis.main(args + ["--out", str(out)]) == 0
+    capsys.readouterr()
+    assert homeostasis.main(args + ["--out", str(out), "--resume", "--n-trials", "3", "--eta", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert (f"cannot resume {out}: options differ from the recorded run: --eta (recorded 0.2, now 0.5); "
+            "--n-trials (recorded 2, now 3)") in err
+    assert homeostasis.main(args + ["--out", str(out)]) == 2  # no --resume on an existing run
+    assert "already holds a run; pass --resume to continue it" in capsys.readouterr().err
+    assert homeostasis.main(args + ["--out", str(tmp_path / "none"), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume" in err and "does not exist (start the run without --resume)" in err
+    with pytest.raises(SystemExit) as exc:
+        homeostasis.main(args + ["--resume"])
+    assert exc.value.code == 2 and "--resume needs --out" in capsys.readouterr().err
+    robustness = _protocol("adaptive_scaling_robustness")  # a run of another protocol is not resumed
+    assert robustness.main(TINY + ["--out", str(out), "--resume"]) == 2
+    assert "holds no resumable adaptive-robustness run" in capsys.readouterr().err
+    assert json.loads((out / "run.json").read_text())["status"] == "finished"  # untouched
+
+
+@requires_data
+def test_robustness_interrupted_in_a_cell_resumes_it(tmp_path, monkeypatch, capsys):
+    """Ctrl-C in the second cell after its training: --resume reruns only that cell, from its epoch checkpoint."""
+    import pandas as pd
+
+    robustness = _protocol("adaptive_scaling_robustness")
+    common = _protocol("adaptive_scaling_common")
+    out = tmp_path / "robust"
+    args = TINY + ["--out", str(out), "--perturbations", "event_dropout", "--strengths", "0", "0.5",
+                   "--data-dir", str(data_dir())]
+    ran = []
+    real = robustness.run_cell
+
+    def run_cell(a, cell, *rest):
+        ran.append(cell["name"])
+        result = real(a, cell, *rest)
+        if len(ran) == 2:
+            raise KeyboardInterrupt  # trained and tested, but not yet written
+        return result
+
+    monkeypatch.setattr(robustness, "run_cell", run_cell)
+    assert robustness.main(args) == common.EXIT_INTERRUPTED
+    assert "interrupted: 1 of 2 cells finished" in capsys.readouterr().err
+    assert (out / "models" / "seed0-scaling" / "checkpoint.npz").exists()
+    assert not (out / "cells" / "seed0-scaling").exists()
+    checkpoint = out / "models" / "seed0-scaling" / "checkpoint.npz"
+    stamp = checkpoint.stat().st_mtime_ns
+    ran.clear()
+    assert robustness.main(args + ["--resume"]) == 0
+    assert ran == ["seed0-scaling"]
+    assert checkpoint.stat().st_mtime_ns == stamp  # its one epoch was not trained again
+    table = pd.read_csv(out / "robustness.csv")
+    assert list(table["model"]) == ["plain", "plain", "scaling", "scaling"]
+    assert len(pd.read_csv(out / "training.csv")) == 2 and len(pd.read_csv(out / "summary.csv")) == 4
