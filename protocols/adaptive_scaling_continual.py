@@ -107,6 +107,7 @@ def main(argv=None):
     import numpy as np
     import torch
 
+    from bioplastic.datasets import DataError
     from bioplastic.runs import RunError, save_table
 
     torch.set_num_threads(args.threads)
@@ -131,7 +132,7 @@ def main(argv=None):
                        .reset_index())
             save_table(out / "summary.csv", summary)
             common.finish_run(out, record)
-    except RunError as err:
+    except (RunError, DataError) as err:  # e.g. no MNIST files: a message, not a traceback
         print(f"error: {err}", file=sys.stderr)
         return 2
     final = summary[summary["after_task"] == len(tasks) - 1]

@@ -90,6 +90,7 @@ def main(argv=None):
 
     import torch
 
+    from bioplastic.datasets import DataError
     from bioplastic.runs import RunError, save_table
 
     torch.set_num_threads(args.threads)
@@ -107,7 +108,7 @@ def main(argv=None):
                        .agg(mean="mean", std="std", n_seeds="count").reset_index())
             save_table(out / "summary.csv", summary)
             common.finish_run(out, record)
-    except RunError as err:
+    except (RunError, DataError) as err:  # e.g. no MNIST files: a message, not a traceback
         print(f"error: {err}", file=sys.stderr)
         return 2
     log(summary.to_string(index=False))
