@@ -1,130 +1,295 @@
-"""Training speed: ms per training sample (one 350 ms + 150 ms window), side by side.
+"""Training speed: ms per training sample (350 ms + 150 ms windows, re-presentations included).
 
-For each hidden-layer size, this measures in one run
+One run measures, on this machine and under its present load:
 
-* the compile-once engine on each available device (``cpp_standalone``, and
-  ``cuda_standalone`` with ``--cuda``), trained in chunks of K samples on real
-  MNIST with learning on (the faithful model: rest periods simulated, literal
-  parameters);
-* the straightforward baseline: the same equations in Brian2's runtime mode
-  (Cython) driven by a Python loop of one ``run()`` call per sample, as
-  Brian2's ``examples/frompapers/Diehl_Cook_2015.py`` does;
+* the compile-once engine (``cpp_standalone``; ``cuda_standalone`` with
+  ``--cuda``) at each N_E of ``--sizes`` (default 100, 400, 1600, 6400),
+  trained in chunks of K samples on real MNIST with learning on (the faithful
+  model: rest periods simulated, the variant's parameters and integrator),
+  for each thread count of ``--threads``;
+* the reference points, as ratios: the same equations in Brian2's runtime
+  mode (Cython) driven by a Python loop of one ``run()`` per sample
+  (``--runtime-sizes``, default 100 and 400), and Brian2's own example
+  ``examples/frompapers/Diehl_Cook_2015.py`` (a 400-neuron STDP network of the
+  same family, runtime mode, one ``run()`` per presentation) timed on a few
+  samples, when ``--diehl-cook PATH`` names a copy of it (not shipped with
+  Brian2's wheel; the column is skipped with a message otherwise);
+* with ``--profile``, the instruction counts per generated code object
+  (callgrind, see ``benchmarks/profile_training.py``) at ``--profile-sizes``.
 
-and prints the ratios and the peak memory (resident set size of the Python
-process and of the standalone binaries).  ``--json PATH`` writes the numbers.
+Every figure is printed with the machine (CPU model, cores) and the load
+average.  Two times are given per sample: the wall-clock time of the whole
+chunk loop (binary, Python between chunks, file I/O; what a user waits for)
+and the CPU time of the standalone binary itself (all its threads), which
+depends much less on what else runs on the machine.  Standalone builds are
+cached in the engine's build cache (``$BIOPLASTIC_BUILD_DIR`` or
+``~/.cache/bioplastic/build``), so a second run does not recompile.
 
 Example::
 
-    python benchmarks/bench_training.py --sizes 100 400 --json bench.json
+    python benchmarks/bench_training.py --diehl-cook ~/brian2/examples/frompapers/Diehl_Cook_2015.py \\
+        --json bench.json
 """
+
+from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import struct
+import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-_RSS_WRAPPER = """
+from _machine import load_average, machine_description  # noqa: E402
+
+EPOCH = 60000
+
+_CHILD_WRAPPER = """
 import resource, subprocess, sys
 rc = subprocess.call(sys.argv[2:])
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(sys.argv[1], "a") as f:
-    f.write(f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}\\n")
+    f.write(f"{ru.ru_maxrss} {ru.ru_utime + ru.ru_stime}\\n")
 sys.exit(rc)
 """
 
 
-def _measure_binary_rss(tmp):
-    """Run standalone binaries through a wrapper that logs their peak RSS (KiB)."""
+def _wrap_binary(tmp):
+    """Run standalone binaries through a wrapper that logs their peak RSS and CPU time."""
     from brian2 import prefs
 
-    wrapper = tmp / "rss_wrapper.py"
-    wrapper.write_text(_RSS_WRAPPER)
-    log = tmp / "rss.log"
+    wrapper = tmp / "child_wrapper.py"
+    wrapper.write_text(_CHILD_WRAPPER)
+    log = tmp / "child.log"
     prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, str(wrapper), str(log), "./main"]
     return log
 
 
-def _peak_kib(log):
+def _read_child_log(log):
+    """(peak RSS in KiB, list of CPU seconds per binary call) since the last read."""
     if not log.exists():
-        return None
-    values = [int(x) for x in log.read_text().split()]
+        return None, []
+    rows = [line.split() for line in log.read_text().splitlines() if line.strip()]
     log.unlink()
-    return max(values) if values else None
+    return max(int(r[0]) for r in rows), [float(r[1]) for r in rows]
 
 
+def _time_engine(engine, x, y, n_samples, child_log=None):
+    """Train ``n_samples`` (whole chunks, after one warm-up chunk); ms per sample."""
+    from bioplastic.engine import chunk_seed
+    from bioplastic.training import pixel_rates
+
+    K = engine.chunk_size
+    n_chunks = max(1, -(-n_samples // K))
+    rates = pixel_rates(x[: K * (n_chunks + 1)], engine.params.input)
+    state = engine.initial_state()
+    state, _ = engine.run_chunk(state, rates[:K], y[:K], True, chunk_seed(0, 0))  # warm-up
+    if child_log is not None:
+        _read_child_log(child_log)
+    done = 0
+    self0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter()
+    for c in range(n_chunks):
+        sl = slice((c + 1) * K, (c + 2) * K)
+        state, res = engine.run_chunk(state, rates[sl], y[sl], True, chunk_seed(0, c + 1))
+        done += min(res.ptr_end, K)
+    wall = 1000 * (time.perf_counter() - t0) / done
+    self1 = resource.getrusage(resource.RUSAGE_SELF)
+    py_cpu = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
+    peak, cpu = _read_child_log(child_log) if child_log is not None else (None, [])
+    return {
+        # per completed training sample: re-presentations (fewer than 5 hidden
+        # spikes) included, as in the Diehl & Cook example's loop
+        "ms_per_sample": wall,
+        "binary_cpu_ms_per_sample": 1000 * sum(cpu) / done if cpu else None,
+        "binary_peak_rss_mib": peak / 1024 if peak else None,
+        # Python between chunks: run_args and result files, state dicts
+        "python_cpu_ms_per_sample": 1000 * py_cpu / done,
+        "timed_windows": n_chunks * K,
+        "timed_samples": done,
+        "epoch_minutes": wall * EPOCH / 60000.0,
+    }
+
+
+# --------------------------------------------------------------- Diehl & Cook
+_DC_HARNESS = textwrap.dedent('''
+    """Times Brian2's Diehl_Cook_2015.py example: train() on a few samples."""
+    import importlib.util, json, sys, time, types
+    from pathlib import Path
+
+    path, mnist_dir, data_dir, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    stamps = []
+
+    def progressbar(iterable):          # stand-in for the progressbar2 package
+        for item in iterable:
+            stamps.append(time.perf_counter())
+            yield item
+        stamps.append(time.perf_counter())
+
+    sys.modules["progressbar"] = types.SimpleNamespace(progressbar=progressbar)
+    spec = importlib.util.spec_from_file_location("diehl_cook_2015", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.MNIST_PATH, mod.DATA_PATH, mod.N_TRAIN = Path(mnist_dir), Path(data_dir), n
+    mod.N_SAVE_POINTS = 1
+    mod.DATA_PATH.mkdir(parents=True, exist_ok=True)
+    mod.seed(mod.SEED)
+    mod.train()
+    # the first sample includes code generation; time the others
+    per = (stamps[-1] - stamps[1]) / (len(stamps) - 2)
+    print("DIEHL_COOK_MS_PER_SAMPLE", json.dumps(1000 * per))
+''')
+
+
+def _write_idx(folder, x, y):
+    """Uncompressed MNIST IDX files of a few samples (the example reads raw IDX)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    x = x.reshape(len(x), 28, 28).astype("uint8")
+    with open(folder / "train-images-idx3-ubyte", "wb") as f:
+        f.write(struct.pack(">IIII", 2051, len(x), 28, 28) + x.tobytes())
+    with open(folder / "train-labels-idx1-ubyte", "wb") as f:
+        f.write(struct.pack(">II", 2049, len(y)) + y.astype("uint8").tobytes())
+
+
+def time_diehl_cook(path, x, y, n_samples, tmp):
+    """ms per training sample of Brian2's Diehl & Cook example, or None with a reason."""
+    path = Path(path) if path else None
+    if path is None or not path.exists():
+        return None, (f"Diehl_Cook_2015.py not found ({path}); pass --diehl-cook PATH "
+                      "(brian2 repository, examples/frompapers/)") if path else \
+            "no --diehl-cook PATH given (the example is not in Brian2's wheel)"
+    mnist = tmp / "dc_mnist"
+    _write_idx(mnist, x[: n_samples + 2], y[: n_samples + 2])
+    harness = tmp / "dc_harness.py"
+    harness.write_text(_DC_HARNESS)
+    env = dict(os.environ)
+    r = subprocess.run([sys.executable, str(harness), str(path), str(mnist), str(tmp / "dc_data"),
+                        str(n_samples + 1)], capture_output=True, text=True, env=env, cwd=tmp)
+    for line in r.stdout.splitlines():
+        if line.startswith("DIEHL_COOK_MS_PER_SAMPLE"):
+            return json.loads(line.split(None, 1)[1]), None
+    return None, f"the example failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}"
+
+
+# --------------------------------------------------------------------- main
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 400])
-    ap.add_argument("--samples", type=int, default=1000, help="timed samples per device and size")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 400, 1600, 6400])
+    ap.add_argument("--samples", type=int, default=500,
+                    help="timed samples per size up to N_E = 400 (whole chunks, after a warm-up chunk)")
+    ap.add_argument("--samples-large", type=int, default=250, help="timed samples at N_E >= 1600")
     ap.add_argument("--chunk-size", type=int, default=250)
-    ap.add_argument("--baseline-samples", type=int, default=20)
-    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1],
+                    help="OpenMP thread counts to measure (cpp_standalone)")
+    ap.add_argument("--runtime-sizes", type=int, nargs="*", default=[100, 400],
+                    help="sizes at which the runtime-mode Python loop is timed (none: skip)")
+    ap.add_argument("--runtime-samples", type=int, default=10)
+    ap.add_argument("--diehl-cook", default=None, metavar="PATH",
+                    help="Brian2's examples/frompapers/Diehl_Cook_2015.py (reference column)")
+    ap.add_argument("--diehl-cook-samples", type=int, default=5)
+    ap.add_argument("--profile", action="store_true",
+                    help="also print instruction counts per code object (valgrind callgrind)")
+    ap.add_argument("--profile-sizes", type=int, nargs="+", default=[100, 400])
     ap.add_argument("--cuda", action="store_true", help="also measure cuda_standalone (needs a GPU)")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--float32", action="store_true")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
 
+    from brian2.devices import reinit_and_delete
 
     from bioplastic.datasets import load_mnist
-    from bioplastic.engine import Engine, chunk_seed
+    from bioplastic.engine import Engine
     from bioplastic.params import model_params
-    from bioplastic.training import pixel_rates
 
+    machine = machine_description()
+    print(f"machine: {machine}; {load_average()}", flush=True)
     x, y = load_mnist("train", data_dir=args.data_dir)
-    results = {"samples": args.samples, "chunk_size": args.chunk_size, "threads": args.threads, "sizes": {}}
-    devices = ["cpp_standalone"] + (["cuda_standalone"] if args.cuda else [])
+    results = {"machine": machine, "chunk_size": args.chunk_size, "float32": args.float32,
+               "sizes": {}, "reference": {}}
     tmp = Path(tempfile.mkdtemp(prefix="bioplastic-bench-"))
 
-    def timed(engine, n_samples):
-        p = engine.params
-        K = engine.chunk_size
-        rates = pixel_rates(x[: K * (n_samples // K + 2)], p.input)
-        state = engine.initial_state()
-        # warm-up chunk (first binary call, page cache)
-        state, _ = engine.run_chunk(state, rates[:K], y[:K], True, chunk_seed(0, 0))
-        n_chunks = max(1, n_samples // K)
-        t0 = time.perf_counter()
-        for c in range(n_chunks):
-            sl = slice((c + 1) * K, (c + 2) * K)
-            state, res = engine.run_chunk(state, rates[sl], y[sl], True, chunk_seed(0, c + 1))
-        return 1000 * (time.perf_counter() - t0) / (n_chunks * K)
+    def report(n, label, r):
+        cpu = r.get("binary_cpu_ms_per_sample")
+        extra = f", binary CPU {cpu:.2f} ms/sample" if cpu else ""
+        extra += f", Python CPU {r['python_cpu_ms_per_sample']:.2f} ms/sample"
+        mem = r.get("binary_peak_rss_mib")
+        extra += f", binary peak {mem:.0f} MiB" if mem else ""
+        print(f"N_E={n:5d}  {label:24s} {r['ms_per_sample']:8.2f} ms/sample{extra}; "
+              f"60000-sample epoch {r['epoch_minutes']:.1f} min  [{machine}; {load_average()}]",
+              flush=True)
 
     for n in args.sizes:
         p = model_params("mnist", n)
-        row = {}
+        row = {"method": p.method}
+        n_samples = args.samples if n < 1600 else args.samples_large
+        devices = ["cpp_standalone"] + (["cuda_standalone"] if args.cuda else [])
         for dev in devices:
-            from brian2.devices import reinit_and_delete
-
+            for threads in (args.threads if dev == "cpp_standalone" else [1]):
+                reinit_and_delete()
+                eng = Engine(p, device=dev, chunk_size=args.chunk_size, threads=threads,
+                             float32=args.float32, verbose=False)
+                # after the Engine: building resets the device's run command
+                child_log = _wrap_binary(tmp) if dev == "cpp_standalone" else None
+                r = _time_engine(eng, x, y, n_samples, child_log)
+                r.update(threads=threads, build_seconds=eng.build_seconds)
+                label = f"{dev}" + (f" x{threads} threads" if threads > 1 else "")
+                row[label] = r
+                report(n, label, r)
+                eng.close()
+        if n in args.runtime_sizes:
             reinit_and_delete()
-            eng = Engine(p, device=dev, chunk_size=args.chunk_size, threads=args.threads,
-                         build_dir=tmp / f"{dev}-{n}", verbose=False)
-            rss_log = _measure_binary_rss(tmp)
-            ms = timed(eng, args.samples)
-            peak = _peak_kib(rss_log)
-            row[dev] = {"ms_per_sample": ms, "build_seconds": eng.build_seconds,
-                        "epoch_minutes": ms,  # 60000 samples x ms ms = ms minutes
-                        "binary_peak_rss_mib": peak / 1024 if peak else None}
-            print(f"N_E={n:5d}  {dev:16s} {ms:8.2f} ms/sample  (build {eng.build_seconds:.0f} s, "
-                  f"a 60000-sample epoch: {ms:.1f} min, binary peak memory "
-                  f"{peak / 1024 if peak else float('nan'):.0f} MiB)", flush=True)
-        if not args.no_baseline:
-            from brian2.devices import reinit_and_delete
-
-            reinit_and_delete()
-            eng = Engine(p, device="runtime", chunk_size=1, build_dir=None, verbose=False)
-            ms = timed(eng, args.baseline_samples)
-            row["runtime_python_loop"] = {"ms_per_sample": ms}
-            print(f"N_E={n:5d}  {'runtime loop':16s} {ms:8.2f} ms/sample  (baseline: one run() per sample)",
-                  flush=True)
-            for dev in devices:
-                row[dev]["speedup_vs_runtime_loop"] = ms / row[dev]["ms_per_sample"]
-                print(f"N_E={n:5d}  {dev} is {ms / row[dev]['ms_per_sample']:.1f}x faster than the runtime loop",
-                      flush=True)
+            eng = Engine(p, device="runtime", chunk_size=1, verbose=False)
+            r = _time_engine(eng, x, y, args.runtime_samples)
+            row["runtime_python_loop"] = r
+            report(n, "runtime loop (1 run/sample)", r)
+            for label, v in row.items():
+                if isinstance(v, dict) and label != "runtime_python_loop":
+                    v["speedup_vs_runtime_loop"] = r["ms_per_sample"] / v["ms_per_sample"]
+                    print(f"N_E={n:5d}  {label} is {v['speedup_vs_runtime_loop']:.1f}x faster than "
+                          "the runtime loop (same run)", flush=True)
         results["sizes"][str(n)] = row
+
+    reinit_and_delete()
+    dc, why = time_diehl_cook(args.diehl_cook, x, y, args.diehl_cook_samples, tmp)
+    if dc is None:
+        print(f"Diehl & Cook (2015) example: skipped: {why}", flush=True)
+    else:
+        results["reference"]["diehl_cook_2015_ms_per_sample"] = dc
+        print(f"Brian2 example Diehl_Cook_2015.py (N_E = 400, runtime, {args.diehl_cook_samples} samples): "
+              f"{dc:.1f} ms/sample  [{machine}; {load_average()}]", flush=True)
+        for n, row in results["sizes"].items():
+            for label, v in row.items():
+                if isinstance(v, dict) and label.startswith(("cpp", "cuda")):
+                    v["speedup_vs_diehl_cook"] = dc / v["ms_per_sample"]
+                    print(f"N_E={int(n):5d}  {label} is {dc / v['ms_per_sample']:.1f}x faster per sample "
+                          "than the Diehl & Cook example (same run)", flush=True)
+
+    print("\nsummary (wall ms per training sample; binary CPU ms in brackets)")
+    for n, row in results["sizes"].items():
+        cells = [f"{label}: {v['ms_per_sample']:.2f}"
+                 + (f" [{v['binary_cpu_ms_per_sample']:.2f}]" if v.get("binary_cpu_ms_per_sample") else "")
+                 for label, v in row.items() if isinstance(v, dict)]
+        print(f"  N_E={int(n):5d} ({row['method']}): " + "; ".join(cells))
+    print(f"  machine: {machine}")
+
+    if args.profile:
+        from profile_training import format_profile, profile_size
+
+        results["profile"] = []
+        for n in args.profile_sizes:
+            reinit_and_delete()
+            prof = profile_size(n, 10, tmp / "profile", args.data_dir, args.float32)
+            print(format_profile(prof), flush=True)
+            results["profile"].append(prof)
+
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results["peak_rss_mib_python"] = rss_self
     print(f"peak memory of the Python process: {rss_self:.0f} MiB")
