@@ -319,6 +319,11 @@ def test_resume_refuses_other_options_and_misuse(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         homeostasis.main(args + ["--resume"])
     assert exc.value.code == 2 and "--resume needs --out" in capsys.readouterr().err
+    from bioplastic.runs import lock_run_directory
+
+    with lock_run_directory(out):  # as if another process were running it
+        assert homeostasis.main(args + ["--out", str(out), "--resume"]) == 2
+    assert "is in use by another process" in capsys.readouterr().err
     robustness = _protocol("adaptive_scaling_robustness")  # a run of another protocol is not resumed
     assert robustness.main(TINY + ["--out", str(out), "--resume"]) == 2
     assert "holds no resumable adaptive-robustness run" in capsys.readouterr().err
