@@ -3,11 +3,12 @@
 
 Reads ``weights.npz`` and ``run.json`` of the run directory, simulates the
 test samples in Brian2 (``--device runtime`` or ``cpp_standalone``, time step
-``--dt-fraction`` of the window), and writes ``brian2_check.json`` into the
+``--dt-fraction`` of the window), and writes ``brian2_check_<device>.json`` into the
 run directory: the statistics of :func:`bioplastic.gradient.ttfs.bridge.compare`
 (layer-by-layer lag of every spike behind the exact crossing, silent-set
 mismatches, end-to-end errors, class agreement), the command and the wall
-time.
+time.  With ``--precise`` the sub-step correction is on and the file is
+``brian2_check_<device>_precise.json``.
 
 Example::
 
@@ -29,6 +30,8 @@ def parse(argv=None):
     p.add_argument("run", help="run directory of protocols/ttfs_mnist.py")
     p.add_argument("--device", choices=["runtime", "cpp_standalone"], default="cpp_standalone")
     p.add_argument("--dt-fraction", type=float, default=0.01, help="time step / window t_max")
+    p.add_argument("--precise", action="store_true",
+                   help="sub-step correction of the spike times (bridge module docstring)")
     p.add_argument("--n-test", type=int, default=None, help="test samples (default all 10000)")
     p.add_argument("--build-dir", default=None, help="cpp_standalone build directory")
     p.add_argument("--data-dir", default=None)
@@ -57,12 +60,13 @@ def main(argv=None):
     t_in = encode_images(x / 255.0, t_in=rec["network"]["t_in"], dtype=torch.float64)
     t0 = time.perf_counter()
     times = run_brian2(params, t_in, dt_fraction=args.dt_fraction, device=args.device,
-                       directory=args.build_dir)
+                       directory=args.build_dir, precise=args.precise)
     seconds = time.perf_counter() - t0
-    stats = compare(params, t_in, times, dt_fraction=args.dt_fraction)
+    stats = compare(params, t_in, times, dt_fraction=args.dt_fraction, precise=args.precise)
     result = {"command": " ".join(shlex.quote(a) for a in sys.argv), "device": args.device,
-              "dt_fraction": args.dt_fraction, "brian2_seconds": seconds, **stats}
-    write_json(run / f"brian2_check_{args.device}.json", result)
+              "dt_fraction": args.dt_fraction, "precise": args.precise, "brian2_seconds": seconds, **stats}
+    name = f"brian2_check_{args.device}{'_precise' if args.precise else ''}.json"
+    write_json(run / name, result)
     for k, v in result.items():
         print(f"{k}: {v}")
     return result

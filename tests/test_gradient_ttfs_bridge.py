@@ -102,3 +102,21 @@ def test_cpp_standalone_gives_the_runtime_spikes(untrained, runtime_times, tmp_p
     cpp = run_brian2(net, t, dt_fraction=0.01, device="cpp_standalone", directory=tmp_path / "build")
     for a, b in zip(cpp, runtime_times):
         np.testing.assert_array_equal(a, b)
+
+
+def test_precise_mode_removes_most_of_the_quantisation_error(untrained, runtime_times):
+    net, t = untrained
+    precise = run_brian2(net, t, dt_fraction=0.01, device="runtime", target="numpy", precise=True)
+    with torch.no_grad():
+        exact = [e.numpy() for e in net(t)]
+    dt = 0.01 * net.t_max
+    hidden_p, hidden_e = precise[0], exact[0]
+    both = np.isfinite(hidden_p) & np.isfinite(hidden_e)
+    err = np.abs(hidden_p[both] - hidden_e[both])
+    # exact wherever no input arrives in the step of the crossing; never off by a step
+    assert (err < 1e-9).mean() > 0.5 and err.max() <= dt
+    s_plain = compare(net, t, runtime_times)
+    s_precise = compare(net, t, precise, precise=True)
+    assert s_precise["layer2_within_one_step"] >= s_plain["layer2_within_one_step"]
+    assert s_precise["class_agreement"] >= s_plain["class_agreement"]
+    assert s_precise["layer2_status_mismatch"] <= s_plain["layer2_status_mismatch"]

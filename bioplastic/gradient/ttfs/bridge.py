@@ -20,13 +20,29 @@ steps), and a ``run_regularly`` operation at the start of each period sets
 after their sample's start are discarded (they cannot influence any spike
 inside the window).
 
-Agreement with the exact model.  Brian2 evaluates ``v`` on the time grid and
-detects the crossing at the first grid point at or after it; an input spike
-at ``t_j`` is delivered at the start of its time step (``floor(t_j / dt)``).
-Given the presynaptic spikes Brian2 actually delivered, every Brian2 spike is
-therefore within one step after the exact crossing (:func:`compare` checks
-this layer by layer).  End to end, spike times also carry the shifts of the
-earlier layers.
+Agreement with the exact model (plain mode).  Brian2 evaluates ``v`` on the
+time grid and detects the crossing at the first grid point at or after it; an
+input spike at ``t_j`` is delivered at the start of its time step
+(``floor(t_j / dt)``).  Given the presynaptic spikes Brian2 actually
+delivered, every Brian2 spike is therefore within one step after the exact
+crossing (:func:`compare` checks this layer by layer).  End to end, the
+shifts of the earlier layers add up, weighted by mixed-sign weights, so some
+spikes move by more than one step.
+
+Precise mode (``precise=True``).  The standard correction for events that fall
+between grid points (as in precise-spike-timing simulators): a spike carries
+``lag``, the time from its exact crossing to the end of the step in which it
+was detected (for the input layer, read from a ``TimedArray`` of the exact
+input times; for the other layers ``lag = (v - v_th) / I``, exact because
+``v`` is a ramp within the step), and the synapse adds what the ramp would
+have built up since then::
+
+    on_pre:  I_post += w
+             v_post += w * lag_pre
+
+so ``v`` on the grid equals the exact potential, no error accumulates across
+layers, each spike is still detected within one step of its crossing, and
+``end of that step - lag`` recovers the crossing time itself.
 """
 
 from __future__ import annotations
@@ -40,6 +56,15 @@ __all__ = ["TTFS_EQS", "weights_of", "build_network", "run_brian2", "compare"]
 TTFS_EQS = """
 dv/dt = I / time_unit : 1
 I : 1
+fired : boolean
+"""
+
+# precise mode: the input layer reads its spike times from a TimedArray (one
+# row per sample) and reports how long ago, at the end of the step, it fired
+INPUT_EQS_PRECISE = """
+t_spike = input_times(t, i) : 1
+lag = (t - t_start + dt) / time_unit - t_spike : 1
+t_start : second (shared)
 fired : boolean
 """
 
@@ -62,7 +87,7 @@ def _steps(t_max, dt):
     return int(math.ceil(t_max / dt - 1e-9)) + 2
 
 
-def build_network(weights, t_input, *, t_max, v_th=1.0, dt, time_unit=None):
+def build_network(weights, t_input, *, t_max, v_th=1.0, dt, time_unit=None, precise=False):
     """Brian2 objects of a TTFS network fed with a batch of input spike times.
 
     Parameters
@@ -78,6 +103,8 @@ def build_network(weights, t_input, *, t_max, v_th=1.0, dt, time_unit=None):
         Time step in model units.
     time_unit : brian2.Quantity, optional
         One model time unit (default 1 ms).
+    precise : bool
+        Add the sub-step correction (module docstring, "Precise mode").
 
     Returns
     -------
@@ -97,28 +124,48 @@ def build_network(weights, t_input, *, t_max, v_th=1.0, dt, time_unit=None):
         raise ValueError(f"input has {n_in} neurons, the first layer expects {weights[0].shape[1]}")
     period = _steps(t_max, dt)
     dt_q = dt * time_unit
-    sample, neuron = np.nonzero(np.isfinite(t_input) & (t_input < t_max))
-    # whole steps: the sample offset plus the step the spike falls in
-    # (SpikeGeneratorGroup bins a time t into floor(t / dt) as well)
-    bins = sample * period + np.floor(t_input[sample, neuron] / dt + 1e-9).astype(np.int64)
-    order = np.lexsort((neuron, bins))
-    source = b2.SpikeGeneratorGroup(n_in, neuron[order], bins[order] * dt_q, dt=dt_q, name="ttfs_input")
+    namespace = {"time_unit": time_unit, "v_th": v_th}
+    if precise:
+        # no spike: a time far beyond the window
+        table = np.where(np.isfinite(t_input) & (t_input < t_max), t_input, 1e9 * t_max)
+        namespace["input_times"] = b2.TimedArray(table, dt=period * dt_q)
+        source = b2.NeuronGroup(n_in, INPUT_EQS_PRECISE, dt=dt_q, name="ttfs_input",
+                                threshold="(t - t_start + dt) / time_unit >= t_spike and not fired",
+                                reset="fired = True", namespace=namespace)
+        source.run_regularly("t_start = t\nfired = False", dt=period * dt_q, when="start",
+                             name="ttfs_input_reset")
+    else:
+        sample, neuron = np.nonzero(np.isfinite(t_input) & (t_input < t_max))
+        # whole steps: the sample offset plus the step the spike falls in
+        # (SpikeGeneratorGroup bins a time t into floor(t / dt) as well)
+        bins = sample * period + np.floor(t_input[sample, neuron] / dt + 1e-9).astype(np.int64)
+        order = np.lexsort((neuron, bins))
+        source = b2.SpikeGeneratorGroup(n_in, neuron[order], bins[order] * dt_q, dt=dt_q, name="ttfs_input")
     objects = [source]
     groups, monitors = [], []
     pre = source
     reset_code = "v = 0\nI = 0\nfired = False"
+    eqs = TTFS_EQS + ("lag : 1\n" if precise else "")
+    on_pre = "I_post += w" + ("\nv_post += w * lag_pre" if precise else "")
     for layer, w in enumerate(weights):
         n_out = w.shape[0]
-        g = b2.NeuronGroup(n_out, TTFS_EQS, threshold="v >= v_th and not fired",
-                           reset="fired = True", method="euler", dt=dt_q,
-                           namespace={"time_unit": time_unit, "v_th": v_th},
+        g = b2.NeuronGroup(n_out, eqs, threshold="v >= v_th and not fired",
+                           reset="fired = True", method="euler", dt=dt_q, namespace=namespace,
                            name=f"ttfs_layer{layer + 1}")
         g.run_regularly(reset_code, dt=period * dt_q, when="start", name=f"ttfs_layer{layer + 1}_reset")
-        s = b2.Synapses(pre, g, "w : 1", on_pre="I_post += w", dt=dt_q, name=f"ttfs_syn{layer + 1}")
+        if precise:
+            # after the threshold test, before any synapse changes I: how
+            # long ago (model units) v crossed v_th, on the ramp of this step
+            g.run_regularly("lag = (v - v_th) / (I + int(I == 0))", when="thresholds", order=1,
+                            name=f"ttfs_layer{layer + 1}_lag")
+        s = b2.Synapses(pre, g, "w : 1", on_pre=on_pre, dt=dt_q, namespace=namespace,
+                        name=f"ttfs_syn{layer + 1}")
         post_idx, pre_idx = np.nonzero(np.ones_like(w, dtype=bool))
         s.connect(i=pre_idx, j=post_idx)
         s.w = w[post_idx, pre_idx]
-        m = b2.SpikeMonitor(g, name=f"ttfs_spikes{layer + 1}")
+        # recorded after the lag of this step is computed (order 1 in "thresholds")
+        m = b2.SpikeMonitor(g, variables=["lag"] if precise else [], when="thresholds", order=2,
+                            name=f"ttfs_spikes{layer + 1}")
         objects += [g, s, m]
         groups.append(g)
         monitors.append(m)
@@ -128,19 +175,26 @@ def build_network(weights, t_input, *, t_max, v_th=1.0, dt, time_unit=None):
                  "n_samples": n_samples, "duration": n_samples * period * dt_q}
 
 
-def _times_from_monitor(monitor, n_samples, n_neurons, period, dt_q, t_max, dt):
-    """(n_samples, n_neurons) local spike times of one layer; inf where silent."""
+def _times_from_monitor(monitor, n_samples, n_neurons, period, dt_q, t_max, dt, precise):
+    """(n_samples, n_neurons) local spike times of one layer; inf where silent.
+
+    Plain mode: the time of the step in which the spike was detected.
+    Precise mode: the crossing time, end of that step minus the recorded lag.
+    """
     out = np.full((n_samples, n_neurons), np.inf)
     steps = np.rint(np.asarray(monitor.t[:] / dt_q)).astype(np.int64)
     idx = np.asarray(monitor.i[:], dtype=np.int64)
     sample, local = np.divmod(steps, period)
-    keep = (local * dt <= t_max + 1e-9 * dt) & (sample < n_samples)
-    out[sample[keep], idx[keep]] = local[keep] * dt
+    t = local * dt
+    if precise:
+        t = t + dt - np.asarray(monitor.lag[:], dtype=np.float64)
+    keep = (t <= t_max + 1e-9 * dt) & (sample < n_samples)
+    out[sample[keep], idx[keep]] = t[keep]
     return out
 
 
 def run_brian2(network, t_input, *, dt_fraction=0.01, device="runtime", directory=None,
-               target="numpy", time_unit=None, progress=False):
+               target="numpy", time_unit=None, precise=False, progress=False):
     """Run a TTFS network in Brian2 and return every layer's spike times.
 
     Parameters
@@ -159,14 +213,18 @@ def run_brian2(network, t_input, *, dt_fraction=0.01, device="runtime", director
         Code generation target of the runtime device.
     time_unit : brian2.Quantity, optional
         One model time unit (default 1 ms).
+    precise : bool
+        Sub-step correction (module docstring); the returned times are then
+        the crossing times, not the steps.
     progress : bool
         Let Brian2 report the run's progress on stdout.
 
     Returns
     -------
     list of numpy.ndarray
-        ``(n_samples, n_l)`` spike times of each layer in model units,
-        multiples of ``dt``; ``inf`` = silent within ``[0, t_max]``.
+        ``(n_samples, n_l)`` spike times of each layer in model units:
+        multiples of ``dt`` (plain) or crossing times (precise); ``inf`` =
+        silent within ``[0, t_max]``.
     """
     import brian2 as b2
 
@@ -191,9 +249,10 @@ def run_brian2(network, t_input, *, dt_fraction=0.01, device="runtime", director
                 kwargs["directory"] = str(directory)
             b2.set_device("cpp_standalone", **kwargs)
         net, h = build_network(params["weights"], t_input, t_max=t_max, v_th=v_th, dt=dt,
-                               time_unit=time_unit)
+                               time_unit=time_unit, precise=precise)
         net.run(h["duration"], namespace={}, report="stdout" if progress else None)
-        times = [_times_from_monitor(m, h["n_samples"], w.shape[0], h["period"], h["dt"], t_max, dt)
+        times = [_times_from_monitor(m, h["n_samples"], w.shape[0], h["period"], h["dt"], t_max, dt,
+                                     precise)
                  for m, w in zip(h["monitors"], params["weights"])]
     finally:
         if device != "runtime":
@@ -209,7 +268,7 @@ def _delivered_input(t_input, t_max, dt):
     return np.where(np.isfinite(t) & (t < t_max), out, np.inf)
 
 
-def compare(network, t_input, brian_times, *, dt_fraction=0.01):
+def compare(network, t_input, brian_times, *, dt_fraction=0.01, precise=False):
     """Compare Brian2 spike times with the exact model.
 
     Parameters
@@ -219,8 +278,10 @@ def compare(network, t_input, brian_times, *, dt_fraction=0.01):
         The input times given to :func:`run_brian2`.
     brian_times : list of numpy.ndarray
         Its result.
-    dt_fraction : float
-        As given to :func:`run_brian2`.
+    dt_fraction, precise
+        As given to :func:`run_brian2`.  In precise mode Brian2 receives the
+        input times unrounded, and the "lags" measure the difference between
+        the reconstructed crossing times and the exact ones.
 
     Returns
     -------
@@ -269,7 +330,8 @@ def compare(network, t_input, brian_times, *, dt_fraction=0.01):
                 for i in range(0, len(pre), chunk)])
 
     pre_exact = np.asarray(t_input, dtype=np.float64)
-    pre_brian = _delivered_input(t_input, t_max, dt)
+    pre_brian = (np.asarray(t_input, dtype=np.float64) if precise
+                 else _delivered_input(t_input, t_max, dt))
     for layer, (w, tb) in enumerate(zip(params["weights"], brian_times), start=1):
         # layer by layer: the exact crossing given what Brian2 delivered
         cond = exact_layer(pre_brian, w)
