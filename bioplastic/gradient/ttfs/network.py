@@ -42,8 +42,8 @@ class TTFSNetwork(torch.nn.Module):
         Layer sizes, input first (e.g. ``(784, 400, 10)``), at least two.
     t_max : float, optional
         Window end shared by all layers (> ``t_in``); default
-        ``(len(sizes) - 1 + 1) * t_in``, i.e. one input window for the input
-        and one more per layer of synapses.
+        ``len(sizes) * t_in``: one input window for the input and one more
+        per layer of synapses (3 for ``(784, 400, 10)``).
     t_in : float
         Input window (see :func:`.coding.encode_images`).
     v_th : float
