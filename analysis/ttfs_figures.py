@@ -10,8 +10,8 @@ Writes, into ``--out`` (default: ``<sweep or run>/figures``):
 
 * ``accuracy_vs_spikes``  test accuracy against spikes per sample per
   regulariser (from the sweep's ``cells.csv``);
-* ``spikes_per_layer``    spikes per sample in each layer, per sweep cell
-  averaged over seeds (from ``cells.csv``), or of the run;
+* ``spikes_per_layer``    spikes per sample in each layer against gamma per
+  regulariser (sweep, averaged over seeds), or the run's spikes per layer;
 * ``spike_time_histograms`` and ``raster`` of one test sample through the
   layers (from the run's ``test_spikes.npz``).
 """
@@ -54,10 +54,7 @@ def main(argv=None):
             cells = pd.read_csv(Path(args.sweep) / "cells.csv")
             ax = tf.plot_accuracy_vs_spikes(cells)
             written += save_figure(ax.figure, out, "accuracy_vs_spikes", formats)
-            layer_cols = sorted(c for c in cells.columns if c.startswith("spikes_l"))
-            mean = cells.groupby(["regularizer", "gamma"])[layer_cols].mean()
-            counts = {f"{reg} {g:g}": row.values for (reg, g), row in mean.iterrows()}
-            ax = tf.plot_spikes_per_layer(counts)
+            ax = tf.plot_layer_spikes_vs_gamma(cells)
             written += save_figure(ax.figure, out, "spikes_per_layer", formats)
         if args.run is not None:
             run = Path(args.run)

@@ -38,3 +38,16 @@ def test_plots_draw_from_arrays():
     assert "50% fire" in ax.get_legend().get_texts()[1].get_text()
     ax = tf.plot_raster([t[0] for t in layers], 3.0)
     assert sum(len(c.get_offsets()) for c in ax.collections) == 2 + 2 + 1
+
+
+def test_layer_spikes_against_gamma():
+    import matplotlib
+    matplotlib.use("Agg")
+    from bioplastic.gradient.ttfs import figures as tf
+
+    cells = pd.DataFrame({"regularizer": ["none", "m-ssr", "m-ssr", "f-ssr", "f-ssr"],
+                          "gamma": [0.0, 1e-4, 1e-3, 1e-4, 1e-3],
+                          "spikes_l1": [60.0, 30, 8, 20, 9], "spikes_l2": [9.8, 7.6, 8.1, 6.5, 5.8]})
+    ax = tf.plot_layer_spikes_vs_gamma(cells)
+    # two regularisers x two layers, plus two reference lines
+    assert len(ax.lines) == 6 and ax.get_xscale() == "log"

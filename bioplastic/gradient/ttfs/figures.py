@@ -7,6 +7,7 @@ the given Axes (or a new figure) and returns the Axes.
 * :func:`plot_accuracy_vs_spikes` -- test accuracy against total spikes per
   sample, one curve per regulariser (the papers' axis of comparison);
 * :func:`plot_spikes_per_layer` -- spikes per sample in each layer;
+* :func:`plot_layer_spikes_vs_gamma` -- spikes per layer against gamma, per regulariser;
 * :func:`plot_spike_time_histograms` -- distribution of spike times per layer;
 * :func:`plot_raster` -- one sample's spikes through the layers.
 """
@@ -17,7 +18,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_accuracy_vs_spikes", "plot_spikes_per_layer", "plot_spike_time_histograms",
+__all__ = ["plot_accuracy_vs_spikes", "plot_spikes_per_layer", "plot_layer_spikes_vs_gamma",
+           "plot_spike_time_histograms",
            "plot_raster", "REGULARIZER_STYLE"]
 
 REGULARIZER_STYLE = {"none": dict(color="0.2", marker="*", label="no regulariser"),
@@ -99,6 +101,45 @@ def plot_spikes_per_layer(counts, labels=None, ax=None):
     ax.set_ylabel("spikes per sample")
     ax.set_yscale("log")
     ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+def plot_layer_spikes_vs_gamma(cells, ax=None):
+    """Spikes per sample of each layer against gamma, one colour per regulariser.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        ``cells.csv`` of a sweep: ``regularizer``, ``gamma`` and
+        ``spikes_l1``, ``spikes_l2``, ... (averaged over seeds here).  The
+        unregularised values are drawn as dashed horizontal lines.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    layers = sorted(c for c in cells.columns if c.startswith("spikes_l"))
+    names = [f"hidden {i + 1}" for i in range(len(layers) - 1)] + ["output"]
+    mean = cells.groupby(["regularizer", "gamma"], as_index=False)[layers].mean()
+    markers = "ovs^Dx"
+    for reg in ("m-ssr", "f-ssr"):
+        part = mean[mean.regularizer == reg].sort_values("gamma")
+        for k, (col, name) in enumerate(zip(layers, names)):
+            ax.plot(part["gamma"], part[col], marker=markers[k % len(markers)],
+                    color=REGULARIZER_STYLE[reg]["color"], label=f"{reg}, {name}")
+    ax.set_xscale("log")
+    base = mean[mean.regularizer == "none"]
+    for k, (col, name) in enumerate(zip(layers, names)):
+        if len(base):
+            ax.axhline(base[col].iloc[0], color="0.3", ls="--", lw=0.8)
+            ax.annotate(f"no regulariser, {name}", (ax.get_xlim()[0], base[col].iloc[0]), fontsize=7,
+                        xytext=(2, 2), textcoords="offset points", color="0.3")
+    ax.set_yscale("log")
+    ax.set_xlabel("gamma")
+    ax.set_ylabel("spikes per sample")
+    ax.legend(frameon=False, fontsize=7)
     return ax
 
 
