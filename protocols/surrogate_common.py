@@ -6,6 +6,7 @@ A run directory holds (all written atomically)::
     checkpoint.npz   resume state (bioplastic.gradient.training)
     checkpoint.json  epochs done, status
     weights.npz      model state_dict: w_in (n_in, n_hidden), w_out (n_hidden, n_out)[, w_rec]
+                     (of the last epoch; best_weights.npz: of the best validation epoch, --keep-best)
     epochs.csv       one row per epoch: train/val loss, accuracy, cross_entropy, spikes_per_neuron
     metrics.json     final test (and validation) accuracy, loss, spikes per neuron, wall time
     raster.npz       hidden spikes of the first test trials: trial, step, neuron, labels, inputs
@@ -53,6 +54,9 @@ def parser(description, defaults):
     p.add_argument("--n-hidden", type=int, default=100)
     p.add_argument("--init-gain", type=float, default=defaults.get("init_gain", 1.0),
                    help="multiplies the initial input (and recurrent) weights of U(-1/sqrt(fan_in), 1/sqrt(fan_in))")
+    p.add_argument("--keep-best", action=argparse.BooleanOptionalAction,
+                   default=defaults.get("keep_best", False),
+                   help="end with the weights of the epoch with the best validation accuracy")
     p.add_argument("--seed", type=int, default=0, help="seeds the data set, weights and shuffling")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--out", default=None, help="run directory (default: runs/<name>-<date>-<time>)")
@@ -69,6 +73,7 @@ def model_config(args):
         "lower": None if args.no_lower else list(args.lower),
         "upper": None if args.upper is None else list(args.upper),
         "epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed,
+        "keep_best": bool(args.keep_best),
     }
 
 
@@ -140,7 +145,7 @@ def run(args, name, data_fn, data_config):
     records = training.fit(model, loss_fn, as_data(train), epochs=args.epochs, lr=args.lr,
                            batch_size=args.batch_size, val_data=as_data(val) if len(val) else None,
                            seed=args.seed, out=out, resume=args.resume, progress=not args.quiet,
-                           log=log)
+                           log=log, keep_best="val_accuracy" if args.keep_best and len(val) else None)
     test_metrics = training.evaluate(model, loss_fn, as_data(test), prefix="test")
     # raster of the first test trials, for figures
     x = lif.spikes_from_times(test.times[:N_RASTER], test.nb_steps)
@@ -160,6 +165,8 @@ def run(args, name, data_fn, data_config):
             metrics["best_val_accuracy"] = float(records.loc[best, "val_accuracy"])
             metrics["best_val_epoch"] = int(records.loc[best, "epoch"])
     metrics["epochs"] = int(len(records))
+    metrics["weights_from_epoch"] = (metrics.get("best_val_epoch", len(records)) if args.keep_best
+                                     else int(len(records)))
     metrics["wall_seconds"] = time.perf_counter() - t0
     metrics["n_train"], metrics["n_validation"], metrics["n_test"] = len(train), len(val), len(test)
     write_json(out / "metrics.json", metrics)

@@ -9,8 +9,12 @@ only evaluated once, at the end.
 
 Example::
 
-    python protocols/surrogate_fashion_mnist.py --epochs 30 --lr 2e-3 --init-gain 4 \\
+    python protocols/surrogate_fashion_mnist.py --epochs 10 --lr 1e-2 --init-gain 4 \\
         --out runs/fmnist-superspike
+
+The defaults (lr 1e-2, input weights x4, 10 epochs, the weights of the epoch
+with the best validation accuracy are kept) were chosen on the validation
+split.
 """
 
 import sys
@@ -61,5 +65,5 @@ def data_factory(args):
 if __name__ == "__main__":
     sys.exit(surrogate_common.main(
         "surrogate-fashion-mnist", __doc__.splitlines()[0], data_factory,
-        defaults={"epochs": 30, "lr": 2e-3, "batch_size": 256, "init_gain": 1.0},
+        defaults={"epochs": 10, "lr": 1e-2, "batch_size": 256, "init_gain": 4.0, "keep_best": True},
         extra_args=extra_args))

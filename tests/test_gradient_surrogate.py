@@ -302,3 +302,31 @@ def test_sparse_input_gives_the_dense_result():
     torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-10, atol=1e-12)
     batches = lif.SpikeTimesBatches(times, 30, sparse=True)
     assert batches[torch.tensor([0, 2])].is_sparse and len(batches) == 5
+
+
+def test_keep_best_restores_the_best_epoch_and_survives_resume(tmp_path):
+    data = _toy_data()
+    calls = {"n": 0}
+
+    def loss_fn(model, x, y):  # validation accuracy is best after epoch 2, then "drops"
+        result = _ce(model, x, y)
+        if not torch.is_grad_enabled():
+            calls["n"] += 1
+            epoch = calls["n"]
+            result.predictions = y if epoch == 2 else torch.zeros_like(y)
+        return result
+
+    model = _Linear()
+    training.fit(model, loss_fn, data, epochs=2, lr=0.05, batch_size=200, val_data=data,
+                 eval_batch_size=200, out=tmp_path, keep_best="val_accuracy", progress=False)
+    best_after_2 = {k: v.clone() for k, v in model.state_dict().items()}
+    resumed = _Linear()
+    rec = training.fit(resumed, loss_fn, data, epochs=3, lr=0.05, batch_size=200, val_data=data,
+                       eval_batch_size=200, out=tmp_path, resume=True, keep_best="val_accuracy",
+                       progress=False)
+    assert rec["val_accuracy"].tolist() == [pytest.approx(1 / 3), 1.0, pytest.approx(1 / 3)]
+    for name, value in best_after_2.items():  # epoch 3 trained on, but epoch 2 is kept
+        torch.testing.assert_close(resumed.state_dict()[name], value, rtol=0, atol=0)
+    assert set(np.load(tmp_path / "best_weights.npz").files) == {"lin.weight", "lin.bias"}
+    with pytest.raises(ValueError, match="not a record column"):
+        training.fit(_Linear(), _ce, data, epochs=1, keep_best="val_accuracy", progress=False)

@@ -77,6 +77,7 @@ __all__ = [
 
 CHECKPOINT = "checkpoint.npz"
 WEIGHTS = "weights.npz"
+BEST_WEIGHTS = "best_weights.npz"
 EPOCHS = "epochs.csv"
 STATE = "checkpoint.json"
 
@@ -245,18 +246,23 @@ def _restore_optimizer(optimizer, arrays, meta):
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
-def _write_checkpoint(out, model, optimizer, records, epoch, epochs, seed):
+def _write_checkpoint(out, model, optimizer, records, epoch, epochs, seed, best=None):
     opt_arrays, opt_meta = _optimizer_arrays(optimizer)
     meta = {"epoch": epoch, "epochs": epochs, "seed": seed, "optimizer": opt_meta,
             "optimizer_class": type(optimizer).__name__,
             "records": records}
     arrays = {f"model/{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     arrays.update(opt_arrays)
+    if best is not None:
+        meta["best"] = {"epoch": best["epoch"], "column": best["column"], "value": best["value"]}
+        arrays.update({f"best/{k}": v.cpu().numpy() for k, v in best["state"].items()})
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     # the one file a resume reads: written first, in one atomic step
     save_npz(out / CHECKPOINT, compress=False, **arrays)
     save_npz(out / WEIGHTS, **{k: v.detach().cpu().numpy() for k, v in model.state_dict().items()})
     save_table(out / EPOCHS, pd.DataFrame(records))
+    if best is not None:
+        save_npz(out / BEST_WEIGHTS, **{k: v.cpu().numpy() for k, v in best["state"].items()})
     _write_state(out, epoch, epochs, seed, "finished" if epoch >= epochs else "running", "")
 
 
@@ -272,7 +278,9 @@ def load_checkpoint(out, model, optimizer=None):
     -------
     dict
         The checkpoint's meta block: ``epoch`` (epochs done), ``epochs``,
-        ``seed``, ``records`` (list of per-epoch dicts), ...
+        ``seed``, ``records`` (list of per-epoch dicts), and with
+        ``keep_best`` a ``best`` dict (``epoch``, ``column``, ``value``,
+        ``state``), ...
 
     Raises
     ------
@@ -289,6 +297,9 @@ def load_checkpoint(out, model, optimizer=None):
         model.load_state_dict(state)
     except RuntimeError as err:
         raise CheckpointError(f"checkpoint {str(path)!r} does not fit this model: {err}") from None
+    if "best" in meta:
+        meta["best"]["state"] = {k[len("best/"):]: torch.as_tensor(v) for k, v in arrays.items()
+                                 if k.startswith("best/")}
     if optimizer is not None:
         if meta.get("optimizer_class") != type(optimizer).__name__:
             raise CheckpointError(f"checkpoint was written with optimiser {meta.get('optimizer_class')}, "
@@ -330,7 +341,7 @@ def _format_line(rec):
 
 def fit(model, loss_fn, train_data, *, epochs, optimizer=None, lr=1e-3, batch_size=256,
         val_data=None, eval_batch_size=1000, seed=0, out=None, resume=False, progress=True,
-        log=None, progress_interval=30.0):
+        log=None, progress_interval=30.0, keep_best=None):
     """Train *model* by minibatch gradient descent on ``loss_fn``.
 
     Parameters
@@ -369,6 +380,12 @@ def fit(model, loss_fn, train_data, *, epochs, optimizer=None, lr=1e-3, batch_si
     progress_interval : float
         Within a long epoch, also print a line (batch k of n, running mean
         loss) at most every this many seconds.
+    keep_best : str, optional
+        A record column to maximise, e.g. ``"val_accuracy"`` (model selection
+        on the validation set).  The weights of the best epoch are kept
+        (``best_weights.npz`` in *out*, and in the checkpoint) and loaded into
+        *model* when training ends.  Default: the model keeps the last
+        epoch's weights.
 
     Returns
     -------
@@ -395,7 +412,7 @@ def fit(model, loss_fn, train_data, *, epochs, optimizer=None, lr=1e-3, batch_si
             print(text, file=sys.stderr, flush=True)
     if optimizer is None:
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    records, start = [], 0
+    records, start, best = [], 0, None
     if out is not None:
         out = check_writable(out)
         if (out / CHECKPOINT).exists():
@@ -404,6 +421,7 @@ def fit(model, loss_fn, train_data, *, epochs, optimizer=None, lr=1e-3, batch_si
                                       "continue it, or choose another directory")
             meta = load_checkpoint(out, model, optimizer)
             records, start = meta["records"], meta["epoch"]
+            best = meta.get("best")
             if progress:
                 log(f"resuming from epoch {start} of {epochs} in {out}")
     model.train()
@@ -440,8 +458,19 @@ def fit(model, loss_fn, train_data, *, epochs, optimizer=None, lr=1e-3, batch_si
             rec.update(evaluate(model, loss_fn, val_data, eval_batch_size, prefix="val"))
         rec["seconds"] = time.perf_counter() - t0
         records.append(rec)
+        if keep_best is not None:
+            if keep_best not in rec:
+                raise ValueError(f"keep_best={keep_best!r} is not a record column; columns: "
+                                 f"{', '.join(rec)}")
+            if best is None or rec[keep_best] > best["value"]:
+                best = {"epoch": epoch, "column": keep_best, "value": float(rec[keep_best]),
+                        "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
         if out is not None:
-            _write_checkpoint(out, model, optimizer, records, epoch, epochs, seed)
+            _write_checkpoint(out, model, optimizer, records, epoch, epochs, seed, best)
         if progress:
             log(_format_line(rec))
+    if keep_best is not None and best is not None:
+        model.load_state_dict(best["state"])
+        if progress:
+            log(f"kept the weights of epoch {best['epoch']} ({keep_best} {best['value']:.4f})")
     return pd.DataFrame(records)
