@@ -53,6 +53,8 @@ def parse(argv=None):
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--n-samples", type=int, default=1000, help="Randman samples per class")
+    p.add_argument("--init-gain", type=float, default=1.0,
+                   help="multiplies the initial input (and recurrent) weights of every cell")
     p.add_argument("--workers", type=int, default=2, help="cells run in parallel (processes)")
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
@@ -65,7 +67,8 @@ def grid_of(args):
             "variants": list(args.variants),
             "upper_nu": None if args.upper_nu is None else [float(v) for v in args.upper_nu],
             "upper_lambda": float(args.upper_lambda), "seeds": list(args.seeds),
-            "epochs": args.epochs, "lr": args.lr, "n_samples": args.n_samples}
+            "epochs": args.epochs, "lr": args.lr, "n_samples": args.n_samples,
+            "init_gain": float(args.init_gain)}
 
 
 def cells_of(grid):
@@ -84,6 +87,7 @@ def command_of(cell, grid, cell_dir, resume):
     cmd = [sys.executable, str(HERE / "surrogate_randman.py"), "--surrogate", cell["surrogate"],
            "--beta", repr(cell["beta"]), "--seed", str(cell["seed"]), "--epochs", str(grid["epochs"]),
            "--lr", repr(grid["lr"]), "--n-samples", str(grid["n_samples"]), "--threads", "1",
+           "--init-gain", repr(grid.get("init_gain", 1.0)),
            "--out", str(cell_dir), "--quiet"] + VARIANTS[cell["variant"]]
     if cell["nu_upper"] is not None:
         cmd += ["--upper", repr(grid["upper_lambda"]), repr(cell["nu_upper"])]
@@ -98,6 +102,7 @@ def check_grid(out, grid):
     path = out / "sweep.json"
     if path.exists():
         old = read_json(path)
+        old.setdefault("init_gain", 1.0)   # sweeps written before --init-gain existed
         if old != grid:
             diff = sorted(k for k in set(old) | set(grid) if old.get(k) != grid.get(k))
             raise SweepError(f"{out} holds a sweep with a different grid (differs in: "

@@ -41,6 +41,24 @@ def test_sweep_grid_cells_and_mismatch_error(tmp_path):
     assert cmd[-1] == "--resume" and "--reset" in cmd
 
 
+
+def test_sweep_passes_init_gain_and_accepts_older_sweeps(tmp_path):
+    sweep = _load("surrogate_sweep")
+    grid = sweep.grid_of(sweep.parse(["--out", str(tmp_path), "--surrogates", "superspike",
+                                      "--betas", "10", "--seeds", "0", "--init-gain", "3",
+                                      "--upper-nu", "0.5"]))
+    cmd = sweep.command_of(sweep.cells_of(grid)[0], grid, tmp_path / "c", resume=False)
+    assert cmd[cmd.index("--init-gain") + 1] == "3.0"
+    assert cmd[cmd.index("--upper") + 2] == "0.5"
+    # a sweep.json written before --init-gain existed is the same grid as gain 1 ...
+    default = sweep.grid_of(sweep.parse(["--out", str(tmp_path)]))
+    old = {k: v for k, v in default.items() if k != "init_gain"}
+    (tmp_path / "sweep.json").write_text(json.dumps(old))
+    sweep.check_grid(tmp_path, default)
+    # ... and not the same grid as another gain
+    with pytest.raises(sweep.SweepError, match="differs in: init_gain"):
+        sweep.check_grid(tmp_path, dict(default, init_gain=3.0))
+
 def test_sweep_summary_picks_best_beta_by_validation(tmp_path):
     sweep = _load("surrogate_sweep")
     grid = sweep.grid_of(sweep.parse(["--out", str(tmp_path), "--surrogates", "superspike",
