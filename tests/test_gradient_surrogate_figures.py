@@ -25,7 +25,11 @@ def test_figures_draw_the_data_without_torch():
     np.testing.assert_allclose(np.asarray(lines["superspike detached"].get_ydata(), dtype=float),
                                [0.55, 0.85])
     assert ax.get_xscale() == "log"
-    figures.accuracy_vs_activity(axes[1], cells)
+    ax = figures.accuracy_vs_activity(axes[1], cells[cells["surrogate"] == "superspike"])
+    line = ax.containers[0].lines[0]  # one point per nu, sorted by activity, means over seeds
+    np.testing.assert_allclose(np.asarray(line.get_xdata(), dtype=float), [1.1, 3.2])
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), dtype=float), [0.55, 0.85])
+    assert ax.get_xscale() == "log"
     figures.learning_curves(axes[2], pd.DataFrame({"epoch": [1, 2], "train_accuracy": [0.3, 0.5],
                                                    "val_accuracy": [0.2, 0.4]}))
     ax = figures.raster(axes[3], [0, 0, 1], [3, 5, 7], [2, 4, 6], trial=0,

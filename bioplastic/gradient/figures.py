@@ -52,12 +52,37 @@ def accuracy_vs_beta(ax, cells, hue="surrogate", value="test_accuracy", chance=N
     return ax
 
 
-def accuracy_vs_activity(ax, cells, activity="test_spikes_per_neuron", value="test_accuracy"):
-    """Accuracy against mean spikes per neuron and trial (the critical-activity curve)."""
+def accuracy_vs_activity(ax, cells, activity="test_spikes_per_neuron", value="test_accuracy",
+                         chance=None, label_nu=True):
+    """Accuracy against mean spikes per neuron and trial (the critical-activity curve).
+
+    One point per upper bound ``nu_upper``: mean over seeds of the measured
+    activity (x) and of ``value`` (y), bars one standard deviation over seeds
+    in both directions.  The x axis is logarithmic.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    cells : pandas.DataFrame
+        One row per run, with ``nu_upper``, ``activity`` and ``value`` columns.
+    chance : float, optional
+        Draws the chance level as a dotted line.
+    label_nu : bool
+        Writes each point's ``nu_upper`` next to it.
+    """
     stats = cells.groupby("nu_upper").agg(
-        x=(activity, "mean"), y=(value, "mean"), yerr=(value, "std")).reset_index()
+        x=(activity, "mean"), xerr=(activity, "std"), y=(value, "mean"),
+        yerr=(value, "std")).reset_index()
     stats = stats.sort_values("x")
-    ax.errorbar(stats["x"], stats["y"], yerr=stats["yerr"].fillna(0.0), marker="o", capsize=2)
+    ax.errorbar(stats["x"], stats["y"], xerr=stats["xerr"].fillna(0.0),
+                yerr=stats["yerr"].fillna(0.0), marker="o", capsize=2)
+    if label_nu:
+        for nu, x, y in zip(stats["nu_upper"], stats["x"], stats["y"]):
+            ax.annotate(f"\u03bd={nu:g}", (x, y), textcoords="offset points", xytext=(3, -10),
+                        fontsize="x-small")
+    if chance is not None:
+        ax.axhline(chance, color="0.5", linestyle=":", linewidth=1)
+    ax.set_xscale("log")
     ax.set_xlabel("hidden spikes per neuron and trial")
     ax.set_ylabel("test accuracy")
     return ax
