@@ -61,7 +61,8 @@ def main(argv=None):
             plt.close(fig)
             if cells["nu_upper"].notna().any():
                 fig, ax = plt.subplots(figsize=(4.5, 3.2))
-                figures.accuracy_vs_activity(ax, cells[cells["nu_upper"].notna()], chance=1 / n_classes)
+                figures.accuracy_vs_activity(ax, cells[cells["nu_upper"].notna()],
+                                             chance=1 / n_classes)
                 written += save_figure(fig, out, "accuracy_vs_activity", formats)
                 plt.close(fig)
         for run in map(Path, args.run):
