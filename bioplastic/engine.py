@@ -45,7 +45,7 @@ import numpy as np
 from .network import state_key
 
 __all__ = ["DEVICES", "Engine", "ChunkResult", "default_build_root", "chunk_seed",
-           "FLUSH_DENORMALS_CODE", "VECTORIZE_FLAG"]
+           "FLUSH_DENORMALS_CODE", "VECTORIZE_FLAG", "brian2_device"]
 
 #: GCC option added to Brian2's C++ compile flags for cpp_standalone builds.  The
 #: state updaters read and write about 10 arrays each; Brian2 declares their
@@ -98,6 +98,44 @@ def default_build_root() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
     return base / "bioplastic" / "build"
+
+
+@contextlib.contextmanager
+def brian2_device(device="runtime", directory=None, runtime_target="numpy"):
+    """Run one Brian2 simulation on a device chosen by name, in float64.
+
+    For the bridges of the gradient-trained families, which build a network,
+    run it once and read its monitors inside the ``with`` block.  Brian2's
+    global device is reset before, and set back to ``runtime`` afterwards.
+
+    Parameters
+    ----------
+    device : {"runtime", "cpp_standalone"}
+    directory : str or path-like, optional
+        Build directory of ``cpp_standalone`` (default: a temporary one).
+    runtime_target : {"numpy", "cython"}
+        Code generation target of the runtime device.
+    """
+    import brian2 as b2
+
+    if device not in ("runtime", "cpp_standalone"):
+        raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {device!r}")
+    b2.device.reinit()
+    b2.prefs.core.default_float_dtype = np.float64
+    try:
+        if device == "runtime":
+            b2.set_device("runtime")
+            b2.prefs.codegen.target = runtime_target
+        else:
+            kwargs = {"build_on_run": True}
+            if directory is not None:
+                kwargs["directory"] = str(directory)
+            b2.set_device("cpp_standalone", **kwargs)
+        yield
+    finally:
+        if device != "runtime":
+            b2.device.reinit()
+            b2.set_device("runtime")
 
 
 def chunk_seed(run_seed: int, chunk_index: int) -> int:

@@ -174,38 +174,8 @@ def run_brian2_scaled(weights, x, device="runtime", directory=None, target="nump
     Parameters and return value as :func:`bioplastic.gradient.brian2_bridge.run_brian2`
     (*weights* is a model or the dict of :func:`weights_of`).
     """
-    import brian2 as b2
-
-    if device not in ("runtime", "cpp_standalone"):
-        raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {device!r}")
-    if not isinstance(weights, dict):
-        weights = weights_of(weights)
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    b2.device.reinit()
-    b2.prefs.core.default_float_dtype = np.float64
-    try:
-        if device == "runtime":
-            b2.set_device("runtime")
-            b2.prefs.codegen.target = target
-        else:
-            kwargs = {"build_on_run": True}
-            if directory is not None:
-                kwargs["directory"] = str(directory)
-            b2.set_device("cpp_standalone", **kwargs)
-        net, h = build_scaled_network(weights, x)
-        net.run(h["nb_steps"] * h["dt"], namespace={})
-        idx = np.asarray(h["spikes"].i[:], dtype=np.int64)
-        steps = np.rint(np.asarray(h["spikes"].t[:] / h["dt"])).astype(np.int64)
-        u_out = np.asarray(h["trace"].U_out[:])
-    finally:
-        if device != "runtime":
-            b2.device.reinit()
-            b2.set_device("runtime")
-    trial, neuron = np.divmod(idx, h["n_hidden"])
-    readout = u_out.reshape(h["n_trials"], h["n_out"], h["nb_steps"]).transpose(0, 2, 1)
-    return brian2_bridge.BridgeResult(brian2_bridge._sorted_events(trial, steps, neuron), readout,
-                                      readout.max(axis=1))
+    return brian2_bridge.run_brian2(weights, x, device=device, directory=directory, target=target,
+                                    build=build_scaled_network, weights_fn=weights_of)
 
 
 def population_rate_response(model: AdaptiveScalingNetwork, p_before: float, p_after: float,

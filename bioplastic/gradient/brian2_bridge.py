@@ -169,7 +169,8 @@ def build_network(weights, x):
                  "n_hidden": n_hidden, "n_out": n_out, "dt": dt}
 
 
-def run_brian2(weights, x, device="runtime", directory=None, target="numpy"):
+def run_brian2(weights, x, device="runtime", directory=None, target="numpy", build=None,
+               weights_fn=None):
     """Run the Brian2 version of a network on the batch *x* and return its raster.
 
     Parameters
@@ -185,40 +186,30 @@ def run_brian2(weights, x, device="runtime", directory=None, target="numpy"):
         Build directory for ``cpp_standalone`` (default: a temporary one).
     target : {"numpy", "cython"}
         Code generation target of the runtime device.
+    build : callable, optional
+        ``build(weights, x) -> (net, handles)`` with the handles of
+        :func:`build_network` (default); models that extend the map (e.g.
+        :mod:`bioplastic.gradient.adaptive_network`) pass their own.
+    weights_fn : callable, optional
+        Turns a model into the *weights* dict (default :func:`weights_of`).
 
     Returns
     -------
     BridgeResult
     """
-    import brian2 as b2
+    from ..engine import brian2_device
 
-    if device not in ("runtime", "cpp_standalone"):
-        raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {device!r}")
     if not isinstance(weights, dict):
-        weights = weights_of(weights)
+        weights = (weights_fn or weights_of)(weights)
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
-    b2.device.reinit()
-    b2.prefs.core.default_float_dtype = np.float64
-    try:
-        if device == "runtime":
-            b2.set_device("runtime")
-            b2.prefs.codegen.target = target
-        else:
-            kwargs = {"build_on_run": True}
-            if directory is not None:
-                kwargs["directory"] = str(directory)
-            b2.set_device("cpp_standalone", **kwargs)
-        net, h = build_network(weights, x)
+    with brian2_device(device, directory, target):
+        net, h = (build or build_network)(weights, x)
         net.run(h["nb_steps"] * h["dt"], namespace={})
         idx = np.asarray(h["spikes"].i[:], dtype=np.int64)
         steps = np.rint(np.asarray(h["spikes"].t[:] / h["dt"])).astype(np.int64)
         trial, neuron = np.divmod(idx, h["n_hidden"])
         u_out = np.asarray(h["trace"].U_out[:])  # (trials * n_out, steps)
-    finally:
-        if device != "runtime":
-            b2.device.reinit()
-            b2.set_device("runtime")
     readout = u_out.reshape(h["n_trials"], h["n_out"], h["nb_steps"]).transpose(0, 2, 1)
     return BridgeResult(_sorted_events(trial, steps, neuron), readout, readout.max(axis=1))
 

@@ -226,7 +226,7 @@ def run_brian2(network, t_input, *, dt_fraction=0.01, device="runtime", director
         multiples of ``dt`` (plain) or crossing times (precise); ``inf`` =
         silent within ``[0, t_max]``.
     """
-    import brian2 as b2
+    from ...engine import brian2_device
 
     if device not in ("runtime", "cpp_standalone"):
         raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {device!r}")
@@ -237,27 +237,13 @@ def run_brian2(network, t_input, *, dt_fraction=0.01, device="runtime", director
         t_input = t_input.detach().cpu().numpy()
     t_max, v_th = params["t_max"], params["v_th"]
     dt = dt_fraction * t_max
-    b2.device.reinit()
-    b2.prefs.core.default_float_dtype = np.float64
-    try:
-        if device == "runtime":
-            b2.set_device("runtime")
-            b2.prefs.codegen.target = target
-        else:
-            kwargs = {"build_on_run": True}
-            if directory is not None:
-                kwargs["directory"] = str(directory)
-            b2.set_device("cpp_standalone", **kwargs)
+    with brian2_device(device, directory, target):
         net, h = build_network(params["weights"], t_input, t_max=t_max, v_th=v_th, dt=dt,
                                time_unit=time_unit, precise=precise)
         net.run(h["duration"], namespace={}, report="stdout" if progress else None)
         times = [_times_from_monitor(m, h["n_samples"], w.shape[0], h["period"], h["dt"], t_max, dt,
                                      precise)
                  for m, w in zip(h["monitors"], params["weights"])]
-    finally:
-        if device != "runtime":
-            b2.device.reinit()
-            b2.set_device("runtime")
     return times
 
 
