@@ -83,6 +83,11 @@ def accuracy_vs_activity(ax, cells, activity="test_spikes_per_neuron", value="te
     if chance is not None:
         ax.axhline(chance, color="0.5", linestyle=":", linewidth=1)
     ax.set_xscale("log")
+    from matplotlib import ticker
+
+    ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("hidden spikes per neuron and trial")
     ax.set_ylabel("test accuracy")
     return ax
