@@ -33,17 +33,13 @@ import numpy as np
 import torch
 from brian2 import Quantity, ms
 
+from ..params import _q
 from . import regularizers
 from .surrogates import Surrogate, get_surrogate
 from .training import BatchResult
 
 __all__ = ["LIFParams", "Decays", "NetworkOutput", "SpikingNetwork", "MaxOverTimeLoss",
            "SpikeTimesBatches", "spikes_from_times"]
-
-
-def _q(value):
-    """A dataclass field defaulting to the Brian2 quantity *value*."""
-    return dataclasses.field(default_factory=lambda: value)
 
 
 @dataclasses.dataclass(frozen=True)
