@@ -63,7 +63,7 @@ def test_configure_without_gpu_detection_sets_prefs():
         cuda.configure(threads=4, compute_capability=9.0)
 
 
-@pytest.mark.cuda_compile  # about 4.5 min of nvcc on 2 idle cores
+@pytest.mark.cuda_compile  # 4.5-10 min of nvcc on 2 cores: not in the default run (-m cuda_compile)
 @requires_brian2cuda
 @requires_nvcc
 def test_cuda_standalone_generates_and_compiles(tmp_path):
