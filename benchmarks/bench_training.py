@@ -197,6 +197,9 @@ def main(argv=None):
     ap.add_argument("--profile", action="store_true",
                     help="also print instruction counts per code object (valgrind callgrind)")
     ap.add_argument("--profile-sizes", type=int, nargs="+", default=[100, 400])
+    ap.add_argument("--compare-queue", action="store_true",
+                    help="also time cpp_standalone with Brian2's own spike-queue input pathway "
+                         "(Engine(dense_input=False)), side by side")
     ap.add_argument("--cuda", action="store_true", help="also measure cuda_standalone (needs a GPU)")
     ap.add_argument("--float32", action="store_true")
     ap.add_argument("--data-dir", default=None)
@@ -232,18 +235,27 @@ def main(argv=None):
         n_samples = args.samples if n < 1600 else args.samples_large
         devices = ["cpp_standalone"] + (["cuda_standalone"] if args.cuda else [])
         for dev in devices:
-            for threads in (args.threads if dev == "cpp_standalone" else [1]):
+            dense_options = [True, False] if dev == "cpp_standalone" and args.compare_queue else [True]
+            for threads, dense in ((t, d) for t in (args.threads if dev == "cpp_standalone" else [1])
+                                   for d in dense_options):
                 reinit_and_delete()
                 eng = Engine(p, device=dev, chunk_size=args.chunk_size, threads=threads,
-                             float32=args.float32, verbose=False)
+                             float32=args.float32, verbose=False, dense_input=dense)
                 # after the Engine: building resets the device's run command
                 child_log = _wrap_binary(tmp) if dev == "cpp_standalone" else None
                 r = _time_engine(eng, x, y, n_samples, child_log)
                 r.update(threads=threads, build_seconds=eng.build_seconds)
-                label = f"{dev}" + (f" x{threads} threads" if threads > 1 else "")
+                label = (f"{dev}" + (f" x{threads} threads" if threads > 1 else "")
+                         + ("" if dense else " (Brian2 queue)"))
                 row[label] = r
                 report(n, label, r)
                 eng.close()
+                if not dense:
+                    ref = row[label.replace(" (Brian2 queue)", "")]
+                    print(f"N_E={n:5d}  dense input pathway: {r['ms_per_sample'] / ref['ms_per_sample']:.2f}x "
+                          "faster (wall)" + (f", {r['binary_cpu_ms_per_sample'] / ref['binary_cpu_ms_per_sample']:.2f}x "
+                          "(binary CPU)" if r.get("binary_cpu_ms_per_sample") else "") + " than Brian2's queue "
+                          "(same run)", flush=True)
         if n in args.runtime_sizes:
             reinit_and_delete()
             eng = Engine(p, device="runtime", chunk_size=1, verbose=False)

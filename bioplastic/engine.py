@@ -176,6 +176,21 @@ class ChunkResult:
         return nxt > self.ptr
 
 
+#: The files whose content decides the generated code (part of the build key, so
+#: that a cached build is never reused after the model's code changed).
+_GENERATING_FILES = ("neurons.py", "network.py", "plasticity.py", "schedule.py", "engine.py",
+                     "codegen.py", "cuda.py", "cpp_templates/synapses.cpp",
+                     "cpp_templates/synapses_push_spikes.cpp")
+
+
+def _generating_code_digest() -> str:
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in _GENERATING_FILES:
+        h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
 class Engine:
     """Compile-once, run-in-chunks driver of a :class:`~bioplastic.network.SymSTDPNetwork`.
 
@@ -204,13 +219,18 @@ class Engine:
     flush_denormals : bool
         cpp_standalone: flush denormal floating-point numbers to zero
         (:data:`FLUSH_DENORMALS_CODE`; 3-4x faster on Intel CPUs, same spikes).
+    dense_input : bool
+        cpp_standalone: generate the all-to-all input -> hidden pathway with
+        the dense templates of :mod:`bioplastic.codegen` (no spike queue,
+        vectorised; bit-identical results).
     """
 
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
                  inhibition="pooled", seed=0, build_dir=None, verbose=True, cuda_options=None,
-                 runtime_target="cython", flush_denormals=True):
+                 runtime_target="cython", flush_denormals=True, dense_input=True):
         self.runtime_target = runtime_target
         self.flush_denormals = bool(flush_denormals)
+        self.dense_input = bool(dense_input) and device == "cpp_standalone"
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         if int(threads) != threads or threads < 1:
@@ -231,6 +251,10 @@ class Engine:
         from .network import build_network
 
         self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed)
+        if self.dense_input:
+            from .codegen import use_dense_pathway
+
+            use_dense_pathway(self.model.input_hidden.pre)
         self._initial = self.model.initial_state
         if self.standalone:
             self._build()
@@ -259,6 +283,8 @@ class Engine:
                 "inhibition": self.inhibition,
                 "cuda_options": {k: str(v) for k, v in sorted(self.cuda_options.items())},
                 "flush_denormals": self.flush_denormals,
+                "dense_input": self.dense_input,
+                "code": _generating_code_digest(),
                 "compile_args": [str(a) for a in prefs.codegen.cpp.extra_compile_args_gcc]
                 + [str(a) for a in (prefs.codegen.cpp.extra_compile_args or [])],
                 "bioplastic": __version__,

@@ -83,6 +83,35 @@ def test_poisson_input_rates_match_pixel_over_8_times_intensity():
     assert np.all(t < float(p.input.t_present / ms))
 
 
+def test_poisson_input_is_a_bernoulli_process_per_time_step():
+    """Waiting-time generation gives the per-step Bernoulli process: counts and intervals."""
+    p = model_params("mnist", 3)
+    K = 1
+    eng = _engine(p, K)
+    mon = SpikeMonitor(eng.model.input)
+    eng.model.net.add(mon)
+    prob = 0.05  # spike probability per step
+    rates = np.full((K, 784), prob / float(p.input.dt / second))
+    intensity = float(p.input.intensity_init)
+    _, _ = eng.run_chunk(eng.initial_state(), rates / intensity, np.zeros(K, int), learning=False, seed=3)
+    n_steps = p.input.present_steps
+    counts = np.bincount(mon.i[:], minlength=784)
+    # counts: Binomial(n_steps, prob) for each of 784 neurons
+    mean, var = n_steps * prob, n_steps * prob * (1 - prob)
+    assert abs(counts.mean() - mean) < 5 * np.sqrt(var / 784)
+    assert counts.var(ddof=1) == pytest.approx(var, rel=0.2)  # 784 samples: SE about 5 %
+    # intervals in steps: geometric on 1, 2, ... with P(1) = prob and mean 1 / prob
+    steps = np.round(mon.t[:] / p.input.dt).astype(int)
+    order = np.lexsort((steps, mon.i[:]))
+    same = np.diff(mon.i[:][order]) == 0
+    isi = np.diff(steps[order])[same]
+    assert abs(np.mean(isi == 1) - prob) < 5 * np.sqrt(prob * (1 - prob) / len(isi))
+    assert np.mean(isi) == pytest.approx(1 / prob, rel=0.05)
+    # first spike of each neuron: geometric from the window start (memoryless restart)
+    first = np.array([steps[mon.i[:] == k].min() for k in range(784) if counts[k]])
+    assert np.mean(first == 0) == pytest.approx(prob, abs=5 * np.sqrt(prob / 784))
+
+
 def test_representation_exactly_when_fewer_than_min_spikes():
     p = model_params("mnist", 10)
     K = 12
