@@ -180,7 +180,8 @@ class ChunkResult:
 #: that a cached build is never reused after the model's code changed).
 _GENERATING_FILES = ("neurons.py", "network.py", "plasticity.py", "schedule.py", "engine.py",
                      "codegen.py", "cuda.py", "cpp_templates/synapses.cpp",
-                     "cpp_templates/synapses_push_spikes.cpp")
+                     "cpp_templates/synapses_push_spikes.cpp", "cpp_templates/stateupdate.cpp",
+                     "cpp_templates/dense_macros.cpp")
 
 
 def _generating_code_digest() -> str:
@@ -220,9 +221,10 @@ class Engine:
         cpp_standalone: flush denormal floating-point numbers to zero
         (:data:`FLUSH_DENORMALS_CODE`; 3-4x faster on Intel CPUs, same spikes).
     dense_input : bool
-        cpp_standalone: generate the all-to-all input -> hidden pathway with
-        the dense templates of :mod:`bioplastic.codegen` (no spike queue,
-        vectorised; bit-identical results).
+        cpp_standalone: generate the two all-to-all plastic pathways (their
+        spike propagation and weight scaling) with the dense templates of
+        :mod:`bioplastic.codegen` (no spike queue, vectorised; bit-identical
+        results).
     """
 
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
@@ -252,9 +254,10 @@ class Engine:
 
         self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed)
         if self.dense_input:
-            from .codegen import use_dense_pathway
+            from .codegen import use_dense_synapses
 
-            use_dense_pathway(self.model.input_hidden.pre)
+            use_dense_synapses(self.model.input_hidden)
+            use_dense_synapses(self.model.hidden_label)
         self._initial = self.model.initial_state
         if self.standalone:
             self._build()

@@ -1,56 +1,46 @@
 {#
   bioplastic: dense all-to-all synaptic pathway (see bioplastic/codegen.py).
 
-  Synapse k of the pathway connects presynaptic neuron k // N_post to
-  postsynaptic neuron k % N_post (checked in Python before the build), there
-  are no delays, so the synapses of a spiking neuron i are the contiguous
-  block [i * N_post, (i + 1) * N_post).  Instead of Brian2's spike queue
-  (a copy of N_post synapse indices per spike) and an indirect update per
-  synapse, the code reads the source's spikespace and updates each block
-  with a contiguous loop over the targets, which the compiler vectorises.
-  Every target sees the spikes in the same order as with the queue, so the
-  results are bit-identical.
+  Synapse k connects presynaptic neuron k // N_post to postsynaptic neuron
+  k % N_post (checked once per run), without delays.  The synapses of a
+  spiking presynaptic neuron i are the contiguous block [i * N_post,
+  (i + 1) * N_post).  Instead of Brian2's spike queue (a copy of the synapse
+  indices per spike) and an indirect update per synapse, the code reads the
+  source's spikespace and runs Brian2's own statements over the block, with
+  the indices given by the loop.  Every neuron sees the spikes in
+  the same order as through the queue: the results are bit-identical.
 #}
 {% extends 'common_synapses.cpp' %}
+{% from 'dense_macros.cpp' import check_all_to_all, dense_statements %}
 
 {% block maincode %}
-    {# USES_VARIABLES { _synaptic_pre, _synaptic_post, delay } #}
+    {# USES_VARIABLES { _synaptic_pre, _synaptic_post } #}
     {# the source's spikespace is not one of this code object's variables: its global array #}
     {% set _eventspace = get_array_name(pathway.source.variables[pathway.eventspace_name], access_data=False) %}
-    {% set _post_ptr = get_array_name(pathway.synapse_targets) %}
-    {% set _pre_ptr = get_array_name(pathway.synapse_sources) %}
-    {% set _dense_code = vector_code | join('\n')
-        | replace(_post_ptr ~ '[_idx]', '_j')
-        | replace(_pre_ptr ~ '[_idx]', '_i') %}
+    {% set _syn = pathway.synapses %}
+    {% set _pre_ptr = get_array_name(variables['_synaptic_pre']) %}
+    {% set _post_ptr = get_array_name(variables['_synaptic_post']) %}
+    {% set _delays = get_array_name(pathway._delays, access_data=False) %}
+    {% set _delay_check %}
+        for (size_t _k = 0; _ok && _k < {{_delays}}.size(); _k++)
+            _ok = {{_delays}}[_k] == 0;
+    {% endset %}
+    {{ check_all_to_all(pathway.name, _syn.source.N, _syn.target.N, _pre_ptr, _post_ptr,
+                        _dynamic__synaptic_pre ~ '.size()', _delay_check) }}
+
     // scalar code
     const size_t _vectorisation_idx = -1;
     {{scalar_code|autoindent}}
 
-    // once per process: the connectivity must be what the loop below assumes
-    static bool _dense_checked = false;
-    if (!_dense_checked)
-    {
-        const size_t _n_pre = {{pathway.source.N}}, _n_post = {{pathway.target.N}};
-        bool _ok = {{_dynamic__synaptic_pre}}.size() == _n_pre * _n_post;
-        for (size_t _k = 0; _ok && _k < _n_pre * _n_post; _k++)
-            _ok = ({{_synaptic_pre}}[_k] == (int32_t)(_k / _n_post)
-                   && {{_synaptic_post}}[_k] == (int32_t)(_k % _n_post));
-        for (size_t _k = 0; _ok && _k < {{_dynamic_delay}}.size(); _k++)
-            _ok = {{delay}}[_k] == 0;
-        if (!_ok)
-        {
-            std::cerr << "bioplastic: synaptic pathway '{{pathway.name}}' was generated as a dense "
-                         "all-to-all pathway, but its synapses are not all-to-all in presynaptic-major "
-                         "order without delays" << std::endl;
-            std::exit(1);
-        }
-        _dense_checked = true;
-    }
-
     const int32_t* const _events = {{_eventspace}};
     const int _num_events = _events[{{pathway.source.N}}];
-    const size_t _n_post = {{pathway.target.N}};
-    // targets in blocks that stay in the L1 cache while every spike of the step is applied
+    const size_t _n_pre = {{_syn.source.N}};
+    const size_t _n_post = {{_syn.target.N}};
+    {% if pathway.prepost != 'pre' %}
+    #error "bioplastic: dense templates are for presynaptic pathways only"
+    {% endif %}
+    // postsynaptic neurons in blocks that stay in the L1 cache while every
+    // spike of the step is applied (one block per thread with OpenMP)
     const size_t _block = 512;
     const int _n_blocks = (int)((_n_post + _block - 1) / _block);
     if (_num_events > 0)
@@ -64,13 +54,13 @@
         const size_t _j_stop = (_j_start + _block < _n_post) ? _j_start + _block : _n_post;
         for (int _e = 0; _e < _num_events; _e++)
         {
-            const size_t _i = _events[_e] - {{pathway.source.start}};
+            const size_t _i = _events[_e];
             const size_t _row = _i * _n_post;
             for (size_t _j = _j_start; _j < _j_stop; _j++)
             {
                 const size_t _idx = _row + _j;
                 const size_t _vectorisation_idx = _idx;
-                {{_dense_code|autoindent}}
+                {{ dense_statements(vector_code, _pre_ptr, _post_ptr, '_i', '_j') | autoindent }}
             }
         }
     }
