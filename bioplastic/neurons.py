@@ -94,6 +94,7 @@ __all__ = [
     "make_label",
     "make_pool",
     "step_equivalent_tau",
+    "BoundedEuler",
     "LinearImplicitEuler",
     "linear_implicit_euler",
     "BranchFreeExponentialEuler",
@@ -157,8 +158,10 @@ gi_pool : 1 (linked)
 """
 EXCITATORY_THRESHOLD = "v > v_thresh + theta - theta_offset"
 #: Floor of the excitatory potential at the inhibitory reversal potential (GeNN code),
-#: applied under ``method="euler"`` only (the other methods stay above ``E_inh``).
-EXCITATORY_FLOOR = "v = clip(v, E_inh, inf * volt)"
+#: applied to the new value of every Euler step under ``method="euler"`` only (the
+#: other methods stay above ``E_inh``): ``{variable: (lower, upper)}``, see
+#: :class:`BoundedEuler`.
+EXCITATORY_FLOOR = {"v": ("E_inh", "inf * volt")}
 EXCITATORY_RESET = f"""
 v = v_reset
 theta += learning * theta_plus * theta_ref / abs(theta - theta_ref)
@@ -218,6 +221,40 @@ def _linear_system(equations, variables, name):
         raise UnsupportedEquationsException(
             f"{name}: equations must be conditionally linear") from None
     return {var: (_unmasked(A), _unmasked(B)) for var, (A, B) in system.items()}
+
+
+class BoundedEuler(StateUpdateMethod):
+    """Brian2's forward Euler, with the new values of some variables clipped to bounds.
+
+    ``BoundedEuler({"v": ("E_inh", "inf * volt")})`` computes Brian2's
+    ``euler`` step and then ``_v = clip(_v, E_inh, inf * volt)`` before the new
+    value is written back (only where the neuron is not refractory, as for
+    every ``unless refractory`` variable).  This is the GeNN code's floor of the
+    excitatory potential, inside the state updater's loop instead of in a loop
+    of its own after it (same values: a refractory neuron sits at ``v_reset``,
+    above the floor).
+
+    Parameters
+    ----------
+    bounds : dict
+        ``{variable: (lower, upper)}``, expressions in the group's namespace.
+    """
+
+    def __init__(self, bounds):
+        self.bounds = dict(bounds)
+
+    def __call__(self, equations, variables=None, method_options=None):
+        from brian2.stateupdaters.explicit import euler
+
+        lines = euler(equations, variables, method_options).splitlines()
+        for var, (low, high) in self.bounds.items():
+            new = f"_{var}"
+            at = [k for k, line in enumerate(lines) if line.split("=")[0].strip() == new]
+            if len(at) != 1:
+                raise UnsupportedEquationsException(
+                    f"bounded Euler: no single update of {var!r} in Brian2's Euler step")
+            lines.insert(at[0] + 1, f"{new} = clip({new}, {low}, {high})")
+        return "\n".join(lines)
 
 
 class LinearImplicitEuler(StateUpdateMethod):
@@ -435,14 +472,12 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
         threshold=EXCITATORY_THRESHOLD,
         reset="\n".join([EXCITATORY_RESET, POST_TRACE_ON_SPIKE, PRE_TRACE_ON_SPIKE]),
         refractory=exc.refractory,
-        method=brian_method(method),
+        # exponential and implicit Euler cannot leave [E_inh, E_exc]: no floor needed
+        method=BoundedEuler(EXCITATORY_FLOOR) if method == "euler" else brian_method(method),
         namespace=namespace,
         **clock_args(dt, clock),
         name=name,
     )
-    if method == "euler":
-        # exponential and implicit Euler cannot leave [E_inh, E_exc]: no floor needed
-        group.run_regularly(EXCITATORY_FLOOR, when="groups", order=1, name=f"{name}_floor")
     group.v = exc.v_rest
     group.theta = exc.theta_init
     group.learning = 1
