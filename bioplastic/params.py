@@ -227,7 +227,8 @@ class LabelParams:
     ----------
     n_classes : 10.
     teacher_rate : 200 Hz (the paper and issue #2; the released GeNN code sets
-        ``Cla_INPUT_INTENSITY_INIT 0.1 // kHz``, i.e. 100 Hz).
+        ``Cla_INPUT_INTENSITY_INIT 0.2 //khz`` in ``src/train.h``, see
+        ``docs/genn_comparison.rst``).
     tau_m : 10 ms.  v_rest : -60 mV.  v_reset : -45 mV.  v_thresh : -40 mV.
     refractory : 0 ms (the GeNN code gives label neurons none at test time).
     E_exc : 0 mV.  tau_ge : 1 ms.
