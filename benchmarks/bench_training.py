@@ -198,8 +198,8 @@ def main(argv=None):
                     help="also print instruction counts per code object (valgrind callgrind)")
     ap.add_argument("--profile-sizes", type=int, nargs="+", default=[100, 400])
     ap.add_argument("--compare-queue", action="store_true",
-                    help="also time cpp_standalone with Brian2's own spike-queue input pathway "
-                         "(Engine(dense_input=False)), side by side")
+                    help="also time cpp_standalone with Brian2's own code for the plastic synapses "
+                         "(spike queue, indexed loops: Engine(dense_synapses=False)), side by side")
     ap.add_argument("--cuda", action="store_true", help="also measure cuda_standalone (needs a GPU)")
     ap.add_argument("--float32", action="store_true")
     ap.add_argument("--data-dir", default=None)
@@ -240,21 +240,21 @@ def main(argv=None):
                                    for d in dense_options):
                 reinit_and_delete()
                 eng = Engine(p, device=dev, chunk_size=args.chunk_size, threads=threads,
-                             float32=args.float32, verbose=False, dense_input=dense)
+                             float32=args.float32, verbose=False, dense_synapses=dense)
                 # after the Engine: building resets the device's run command
                 child_log = _wrap_binary(tmp) if dev == "cpp_standalone" else None
                 r = _time_engine(eng, x, y, n_samples, child_log)
                 r.update(threads=threads, build_seconds=eng.build_seconds)
                 label = (f"{dev}" + (f" x{threads} threads" if threads > 1 else "")
-                         + ("" if dense else " (Brian2 queue)"))
+                         + ("" if dense else " (Brian2 synapse code)"))
                 row[label] = r
                 report(n, label, r)
                 eng.close()
                 if not dense:
-                    ref = row[label.replace(" (Brian2 queue)", "")]
-                    print(f"N_E={n:5d}  dense input pathway: {r['ms_per_sample'] / ref['ms_per_sample']:.2f}x "
+                    ref = row[label.replace(" (Brian2 synapse code)", "")]
+                    print(f"N_E={n:5d}  dense synapse templates: {r['ms_per_sample'] / ref['ms_per_sample']:.2f}x "
                           "faster (wall)" + (f", {r['binary_cpu_ms_per_sample'] / ref['binary_cpu_ms_per_sample']:.2f}x "
-                          "(binary CPU)" if r.get("binary_cpu_ms_per_sample") else "") + " than Brian2's queue "
+                          "(binary CPU)" if r.get("binary_cpu_ms_per_sample") else "") + " than Brian2's synapse code "
                           "(same run)", flush=True)
         if n in args.runtime_sizes:
             reinit_and_delete()

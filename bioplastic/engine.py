@@ -220,7 +220,7 @@ class Engine:
     flush_denormals : bool
         cpp_standalone: flush denormal floating-point numbers to zero
         (:data:`FLUSH_DENORMALS_CODE`; 3-4x faster on Intel CPUs, same spikes).
-    dense_input : bool
+    dense_synapses : bool
         cpp_standalone: generate the two all-to-all plastic pathways (their
         spike propagation and weight scaling) with the dense templates of
         :mod:`bioplastic.codegen` (no spike queue, vectorised; bit-identical
@@ -229,10 +229,10 @@ class Engine:
 
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
                  inhibition="pooled", seed=0, build_dir=None, verbose=True, cuda_options=None,
-                 runtime_target="cython", flush_denormals=True, dense_input=True):
+                 runtime_target="cython", flush_denormals=True, dense_synapses=True):
         self.runtime_target = runtime_target
         self.flush_denormals = bool(flush_denormals)
-        self.dense_input = bool(dense_input) and device == "cpp_standalone"
+        self.dense_synapses = bool(dense_synapses) and device == "cpp_standalone"
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         if int(threads) != threads or threads < 1:
@@ -253,7 +253,7 @@ class Engine:
         from .network import build_network
 
         self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed)
-        if self.dense_input:
+        if self.dense_synapses:
             from .codegen import use_dense_synapses
 
             use_dense_synapses(self.model.input_hidden)
@@ -286,7 +286,7 @@ class Engine:
                 "inhibition": self.inhibition,
                 "cuda_options": {k: str(v) for k, v in sorted(self.cuda_options.items())},
                 "flush_denormals": self.flush_denormals,
-                "dense_input": self.dense_input,
+                "dense_synapses": self.dense_synapses,
                 "code": _generating_code_digest(),
                 "compile_args": [str(a) for a in prefs.codegen.cpp.extra_compile_args_gcc]
                 + [str(a) for a in (prefs.codegen.cpp.extra_compile_args or [])],

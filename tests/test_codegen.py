@@ -25,7 +25,7 @@ def test_dense_templates_give_bit_identical_training(tmp_path):
     for dense in (True, False):
         reinit_and_delete()
         eng = Engine(p, device="cpp_standalone", chunk_size=K, seed=0, verbose=False,
-                     build_dir=tmp_path / f"build-{dense}", dense_input=dense)
+                     build_dir=tmp_path / f"build-{dense}", dense_synapses=dense)
         # (Brian2 numbers the code objects of a second network in one process)
         generated = [f.read_text() for f in
                      (tmp_path / f"build-{dense}" / "code_objects").glob("input_hidden_pre_codeobject*.cpp")]
