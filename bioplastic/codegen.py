@@ -1,4 +1,4 @@
-"""Specialised C++ for one kind of Brian2 object: the dense all-to-all synaptic pathway.
+"""Specialised C++ templates for cpp_standalone: dense all-to-all synapses, two-pass thresholds.
 
 Brian2 propagates a spike through a :class:`~brian2.Synapses` pathway in two
 code objects: ``push_spikes`` copies the indices of the spiking neuron's
@@ -20,6 +20,12 @@ The statements are Brian2's own (the templates only change the loop around
 them), and each neuron sees the spikes in the same order as through the
 queue, so the results are bit-identical (``tests/test_codegen.py``).
 
+Brian2's threshold template evaluates a neuron's condition and appends it to
+the spikespace in one loop with a branch, which is not vectorised; with
+:func:`use_two_pass_threshold` the conditions are computed in a vectorised
+loop first and the spiking neurons collected in a second one (same spikes, in
+the same order).
+
 Only ``cpp_standalone`` uses the templates; the runtime device and
 brian2cuda keep Brian2's code.
 """
@@ -28,7 +34,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DenseAllToAllCodeObject", "use_dense_synapses"]
+__all__ = ["DenseAllToAllCodeObject", "use_dense_synapses", "use_two_pass_threshold"]
 
 _CODEOBJ_CLASS = None
 
@@ -91,15 +97,10 @@ def use_dense_synapses(synapses):
     per run: synapse ``k`` must connect ``k // N_post`` to ``k % N_post``, with
     no delays; otherwise the binary stops with an error naming the object.
     """
-    from brian2 import get_device
-    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
     from brian2.groups.group import CodeRunner
     from brian2.groups.subgroup import Subgroup
 
-    device = get_device()
-    if type(device) is not CPPStandaloneDevice:
-        raise ValueError(f"the dense synapse templates are for cpp_standalone, "
-                         f"not {type(device).__name__}")
+    _require_cpp_standalone()
     if isinstance(synapses.source, Subgroup) or isinstance(synapses.target, Subgroup):
         raise ValueError(f"{synapses.name}: subgroups are not supported")
     codeobj_class = _dense_codeobject_class()
@@ -117,6 +118,43 @@ def use_dense_synapses(synapses):
         if isinstance(obj, CodeRunner) and obj.template == "stateupdate" and obj.active:
             _check_no_reduction(obj.name, obj.abstract_code, ("_pre", "_post"))
             obj.codeobj_class = codeobj_class
+
+
+def use_two_pass_threshold(group):
+    """Generate ``group``'s spike threshold with the two-pass template of bioplastic.
+
+    The conditions of all neurons are computed in one branch-free
+    (vectorised) loop, the spiking neurons collected in a second one; same
+    spikes in the same order as Brian2's template (``cpp_templates/threshold.cpp``).
+
+    Parameters
+    ----------
+    group : brian2.NeuronGroup
+        With a ``threshold`` that draws no random numbers.
+
+    Raises
+    ------
+    ValueError
+        If the device is not ``cpp_standalone``, the group has no threshold, or
+        its threshold calls ``rand()`` / ``randn()``.
+    """
+    _require_cpp_standalone()
+    thresholder = getattr(group, "thresholder", {}).get("spike")
+    if thresholder is None:
+        raise ValueError(f"{group.name} has no spike threshold")
+    if re.search(r"\brandn?\(", str(group.events["spike"])):
+        raise ValueError(f"{group.name}: the threshold draws random numbers; keep Brian2's template")
+    thresholder.codeobj_class = _dense_codeobject_class()
+
+
+def _require_cpp_standalone():
+    from brian2 import get_device
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    device = get_device()
+    if type(device) is not CPPStandaloneDevice:
+        raise ValueError(f"the bioplastic templates are for cpp_standalone, "
+                         f"not {type(device).__name__}")
 
 
 def _check_no_reduction(name, code, suffixes):

@@ -181,7 +181,7 @@ class ChunkResult:
 _GENERATING_FILES = ("neurons.py", "network.py", "plasticity.py", "schedule.py", "engine.py",
                      "codegen.py", "cuda.py", "cpp_templates/synapses.cpp",
                      "cpp_templates/synapses_push_spikes.cpp", "cpp_templates/stateupdate.cpp",
-                     "cpp_templates/dense_macros.cpp")
+                     "cpp_templates/dense_macros.cpp", "cpp_templates/threshold.cpp")
 
 
 def _generating_code_digest() -> str:
@@ -223,8 +223,9 @@ class Engine:
     dense_synapses : bool
         cpp_standalone: generate the two all-to-all plastic pathways (their
         spike propagation and weight scaling) with the dense templates of
-        :mod:`bioplastic.codegen` (no spike queue, vectorised; bit-identical
-        results).
+        :mod:`bioplastic.codegen` (no spike queue, vectorised), and the
+        thresholds of the hidden groups with the two-pass template;
+        bit-identical results.
     """
 
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
@@ -254,10 +255,13 @@ class Engine:
 
         self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed)
         if self.dense_synapses:
-            from .codegen import use_dense_synapses
+            from .codegen import use_dense_synapses, use_two_pass_threshold
 
             use_dense_synapses(self.model.input_hidden)
             use_dense_synapses(self.model.hidden_label)
+            # (not the input: its condition, one integer compare, is as fast in Brian2's loop)
+            for group in (self.model.excitatory, self.model.inhibitory):
+                use_two_pass_threshold(group)
         self._initial = self.model.initial_state
         if self.standalone:
             self._build()

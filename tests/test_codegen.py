@@ -10,8 +10,9 @@ pytestmark = pytest.mark.standalone
 
 def test_dense_templates_give_bit_identical_training(tmp_path):
     """Two chunks of real training (Poisson input, STDP, scaling, teacher): the dense
-    pathway and scaling templates and Brian2's queue and indexed loops give the same
-    bits in every state variable and the same spike counts."""
+    pathway, scaling and two-pass threshold templates and Brian2's queue, indexed
+    loops and thresholder give the same bits in every state variable and the same
+    spike counts."""
     from brian2.devices import reinit_and_delete
 
     from bioplastic.params import model_params
@@ -30,6 +31,9 @@ def test_dense_templates_give_bit_identical_training(tmp_path):
         generated = [f.read_text() for f in
                      (tmp_path / f"build-{dense}" / "code_objects").glob("input_hidden_pre_codeobject*.cpp")]
         assert len(generated) == 1 and ("_dense_checked" in generated[0]) == dense
+        thresholder = [f.read_text() for f in (tmp_path / f"build-{dense}" / "code_objects").glob(
+            "excitatory_spike_thresholder_codeobject*.cpp")]
+        assert ("_conditions" in thresholder[0]) == dense
         state = eng.initial_state()
         results = []
         for c in range(2):
@@ -69,7 +73,7 @@ def test_dense_binary_refuses_synapses_that_are_not_all_to_all(tmp_path, capfd):
 def test_dense_synapses_refuse_sums_over_synapses_and_other_devices():
     from brian2 import NeuronGroup, Synapses, set_device
 
-    from bioplastic.codegen import use_dense_synapses
+    from bioplastic.codegen import use_dense_synapses, use_two_pass_threshold
 
     def synapses(on_pre="v_post += w"):
         pre = NeuronGroup(2, "v : 1", threshold="v > 1", reset="")
@@ -87,3 +91,7 @@ def test_dense_synapses_refuse_sums_over_synapses_and_other_devices():
     syn.run_regularly("v_post += w")
     with pytest.raises(ValueError, match="v_post"):
         use_dense_synapses(syn)
+    with pytest.raises(ValueError, match="random numbers"):
+        use_two_pass_threshold(NeuronGroup(2, "v : 1", threshold="rand() < 0.1"))
+    with pytest.raises(ValueError, match="no spike threshold"):
+        use_two_pass_threshold(NeuronGroup(2, "v : 1"))
