@@ -34,30 +34,30 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DenseAllToAllCodeObject", "use_dense_synapses", "use_two_pass_threshold"]
+__all__ = ["BioplasticCodeObject", "use_dense_synapses", "use_two_pass_threshold"]
 
 _CODEOBJ_CLASS = None
 
 
-def _dense_codeobject_class():
+def _codeobject_class():
     """The code object class (created on first use: it imports Brian2's standalone device)."""
     global _CODEOBJ_CLASS
     if _CODEOBJ_CLASS is None:
         from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 
-        class DenseAllToAllCodeObject(CPPStandaloneCodeObject):
-            """cpp_standalone code object with the dense pathway templates of bioplastic."""
+        class BioplasticCodeObject(CPPStandaloneCodeObject):
+            """cpp_standalone code object whose templater finds bioplastic's templates first."""
 
             templater = CPPStandaloneCodeObject.templater.derive(
                 "bioplastic", templates_dir="cpp_templates")
 
-        _CODEOBJ_CLASS = DenseAllToAllCodeObject
+        _CODEOBJ_CLASS = BioplasticCodeObject
     return _CODEOBJ_CLASS
 
 
 def __getattr__(name):  # the class is created lazily, but importable by name
-    if name == "DenseAllToAllCodeObject":
-        return _dense_codeobject_class()
+    if name == "BioplasticCodeObject":
+        return _codeobject_class()
     raise AttributeError(name)
 
 
@@ -103,7 +103,7 @@ def use_dense_synapses(synapses):
     _require_cpp_standalone()
     if isinstance(synapses.source, Subgroup) or isinstance(synapses.target, Subgroup):
         raise ValueError(f"{synapses.name}: subgroups are not supported")
-    codeobj_class = _dense_codeobject_class()
+    codeobj_class = _codeobject_class()
     for pathway in synapses._pathways:
         if pathway.event != "spike":
             raise ValueError(f"{pathway.name}: only spike-triggered pathways can be dense")
@@ -144,7 +144,7 @@ def use_two_pass_threshold(group):
         raise ValueError(f"{group.name} has no spike threshold")
     if re.search(r"\brandn?\(", str(group.events["spike"])):
         raise ValueError(f"{group.name}: the threshold draws random numbers; keep Brian2's template")
-    thresholder.codeobj_class = _dense_codeobject_class()
+    thresholder.codeobj_class = _codeobject_class()
 
 
 def _require_cpp_standalone():
