@@ -244,6 +244,8 @@ def test_sigint_mid_chunk_then_resume_learns_every_sample_once(tmp_path, fake_en
     ref = _weights(tmp_path / "ref")
 
     out = tmp_path / "run"
+    # what the process had before (SIG_IGN when started in the background by a shell)
+    sigint_before = signal.getsignal(signal.SIGINT)
 
     def interrupt_third_training_chunk(engine, i_call, learning):
         if learning and sum(1 for lrn, _ in FakeEngine.log if lrn) == 3:
@@ -257,7 +259,7 @@ def test_sigint_mid_chunk_then_resume_learns_every_sample_once(tmp_path, fake_en
     assert _checkpoint_progress(out)["samples_seen"] == 200
     assert not (out / "metrics.json").exists()
     assert not any(p.name.endswith(".tmp") for p in out.rglob("*"))
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert signal.getsignal(signal.SIGINT) is sigint_before  # handlers restored
 
     FakeEngine.hook = None
     _run(_cfg(out, epochs=2), resume=True)
