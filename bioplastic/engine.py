@@ -176,19 +176,19 @@ class ChunkResult:
         return nxt > self.ptr
 
 
-#: The files whose content decides the generated code (part of the build key, so
-#: that a cached build is never reused after the model's code changed).
-_GENERATING_FILES = ("neurons.py", "network.py", "plasticity.py", "schedule.py", "engine.py",
-                     "codegen.py", "cuda.py", "cpp_templates/synapses.cpp",
-                     "cpp_templates/synapses_push_spikes.cpp", "cpp_templates/stateupdate.cpp",
-                     "cpp_templates/dense_macros.cpp", "cpp_templates/threshold.cpp")
+#: The modules whose content decides the generated code; with every template in
+#: ``cpp_templates`` they are part of the build key, so that a cached build is
+#: never reused after the model's code changed.
+_GENERATING_MODULES = ("neurons.py", "network.py", "plasticity.py", "schedule.py", "engine.py",
+                       "codegen.py", "cuda.py")
 
 
 def _generating_code_digest() -> str:
     here = Path(__file__).resolve().parent
+    files = [here / name for name in _GENERATING_MODULES] + sorted((here / "cpp_templates").glob("*.cpp"))
     h = hashlib.sha256()
-    for name in _GENERATING_FILES:
-        h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    for f in files:
+        h.update(f.relative_to(here).as_posix().encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -58,18 +58,24 @@ def _engine(p, K, **kw):
     return Engine(p, device="runtime", chunk_size=K, seed=0, verbose=False, runtime_target="numpy", **kw)
 
 
-def test_poisson_input_rates_match_pixel_over_8_times_intensity():
-    p = model_params("mnist", 3)
-    K = 2
+def _input_spikes(p, rates, seed):
+    """Input spikes (SpikeMonitor) and the ChunkResult of one chunk of ``len(rates)`` windows."""
+    K = len(rates)
     eng = _engine(p, K)
     mon = SpikeMonitor(eng.model.input)
     eng.model.net.add(mon)
+    _, res = eng.run_chunk(eng.initial_state(), rates, np.zeros(K, int), learning=False, seed=seed)
+    return mon, res
+
+
+def test_poisson_input_rates_match_pixel_over_8_times_intensity():
+    p = model_params("mnist", 3)
+    K = 2
     image = np.zeros((K, 784))
     image[:, :392] = 255.0
     image[:, 392:] = 96.0
     rates = image * float(p.input.rate_per_pixel / Hz)
-    state = eng.initial_state()
-    _, res = eng.run_chunk(state, rates, np.zeros(K, int), learning=False, seed=1)
+    mon, res = _input_spikes(p, rates, seed=1)
     counts = np.bincount(mon.i[:], minlength=784)
     t_on = K * float(p.input.t_present / second)  # spikes only during presentations
     for sl, pixel in ((slice(0, 392), 255.0), (slice(392, 784), 96.0)):
@@ -86,14 +92,9 @@ def test_poisson_input_rates_match_pixel_over_8_times_intensity():
 def test_poisson_input_is_a_bernoulli_process_per_time_step():
     """Waiting-time generation gives the per-step Bernoulli process: counts and intervals."""
     p = model_params("mnist", 3)
-    K = 1
-    eng = _engine(p, K)
-    mon = SpikeMonitor(eng.model.input)
-    eng.model.net.add(mon)
     prob = 0.05  # spike probability per step
-    rates = np.full((K, 784), prob / float(p.input.dt / second))
-    intensity = float(p.input.intensity_init)
-    _, _ = eng.run_chunk(eng.initial_state(), rates / intensity, np.zeros(K, int), learning=False, seed=3)
+    rates = np.full((1, 784), prob / float(p.input.dt / second))
+    mon, _ = _input_spikes(p, rates / float(p.input.intensity_init), seed=3)
     n_steps = p.input.present_steps
     counts = np.bincount(mon.i[:], minlength=784)
     # counts: Binomial(n_steps, prob) for each of 784 neurons
