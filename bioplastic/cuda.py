@@ -272,7 +272,9 @@ def configure(threads=1, compute_capability=None, gpu_id=None, detect_gpu=None):
     reset_gpu_selection()
 
     prefs.devices.cpp_standalone.openmp_threads = 0
-    prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
+    from .engine import make_jobs
+
+    prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{make_jobs()}"]
 
     dev = all_devices["cuda_standalone"]
     _install_fixes(dev)

@@ -100,6 +100,24 @@ def default_build_root() -> Path:
     return base / "bioplastic" / "build"
 
 
+def make_jobs() -> int:
+    """Parallel ``make`` jobs for a standalone build: one per core, bounded by memory.
+
+    A C++ or nvcc compile of one generated file takes up to about 1.5 GiB, and an
+    unbounded ``-j`` was OOM-killed on small machines; nvcc builds (about 40
+    files) on a 16-core machine gain most from the extra jobs.
+    """
+    jobs = os.cpu_count() or 1
+    try:
+        with open("/proc/meminfo") as f:
+            info = dict(line.split(":", 1) for line in f)
+        avail_gib = int(info["MemAvailable"].split()[0]) / 2**20
+        jobs = min(jobs, max(1, int(avail_gib / 1.5)))
+    except (OSError, KeyError, ValueError):
+        jobs = min(jobs, 4)
+    return jobs
+
+
 @contextlib.contextmanager
 def brian2_device(device="runtime", directory=None, runtime_target="numpy"):
     """Run one Brian2 simulation on a device chosen by name, in float64.
@@ -328,8 +346,7 @@ class Engine:
 
             cuda.configure(self.threads, **cuda_options)
             set_device("cuda_standalone", build_on_run=False, directory=str(self.build_dir))
-        # bounded parallel make: unbounded -j was OOM-killed on 2-core machines
-        prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{min(os.cpu_count() or 1, 4)}"]
+        prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{make_jobs()}"]
 
     def _build(self):
         from brian2 import device, prefs

@@ -68,3 +68,27 @@ def test_float32_build_runs_in_single_precision(tmp_path):
     assert state[state_key(eng.model.input_hidden, "w")].dtype == np.float32
     assert res.hidden_counts.sum() > 0 and res.label_counts.sum() > 0
     assert np.all(np.isfinite(state[state_key(eng.model.excitatory, "v")]))
+
+
+def test_make_jobs_is_bounded_by_cores_and_memory(monkeypatch):
+    import builtins
+    import io
+
+    from bioplastic import engine
+
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 16)
+    real_open = builtins.open
+
+    def fake_meminfo(gib):
+        def _open(path, *a, **kw):
+            if path == "/proc/meminfo":
+                return io.StringIO(f"MemTotal: {gib * 2**20} kB\nMemAvailable: {gib * 2**20} kB\n")
+            return real_open(path, *a, **kw)
+        return _open
+
+    monkeypatch.setattr(builtins, "open", fake_meminfo(128))
+    assert engine.make_jobs() == 16  # one job per core on a large machine
+    monkeypatch.setattr(builtins, "open", fake_meminfo(4))
+    assert engine.make_jobs() == 2  # about 1.5 GiB per compiler process
+    monkeypatch.setattr(builtins, "open", fake_meminfo(1))
+    assert engine.make_jobs() == 1

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The checks that need an NVIDIA GPU, in one command: the cpp/cuda consistency test
+# and the training benchmark with cuda_standalone beside cpp_standalone on the same
+# machine.  Written for a bare GPU machine without internet (this workplace's device
+# tool), but runs anywhere with nvcc, a GPU and the package's dependencies.
+#
+#   bash benchmarks/gpu_check.sh [test] [bench SIZE...]
+#
+# Optional inputs, read when present:
+#   .whl/*.whl   wheels installed into /tmp/site first (brian2 2.8.0, brian2cuda 1.0a7
+#                and a numpy < 2.3 for them; see setup.cfg), for a machine without them;
+#   .gpudata/    a copy of the data folder (mnist/*.gz), used as BIOPLASTIC_DATA;
+#   $OUT         a folder where the logs and the benchmark's JSON are written.
+set -u -o pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$(mktemp -d)}
+if compgen -G ".whl/*.whl" >/dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl || exit 1
+    export PYTHONPATH=/tmp/site:$PWD
+else
+    export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+fi
+[ -d .gpudata ] && export BIOPLASTIC_DATA=$PWD/.gpudata
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+nvcc --version | tail -1
+python3 -c "import numpy, brian2, brian2cuda, pandas, sklearn, bioplastic; \
+print('numpy', numpy.__version__, 'brian2', brian2.__version__, 'brian2cuda', brian2cuda.__version__)" \
+    || exit 1
+
+stage=""
+sizes=()
+for a in "$@"; do
+    case "$a" in
+        test) python3 -m pytest -p no:cacheprovider -m "gpu or cuda_compile" tests/test_cuda.py -v -rs \
+                  2>&1 | tee "$OUT/pytest.log" ;;
+        bench) stage=bench ;;
+        *) sizes+=("$a") ;;
+    esac
+done
+if [ "$stage" = bench ]; then
+    python3 benchmarks/bench_training.py --sizes "${sizes[@]}" --cuda --runtime-sizes \
+        --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log"
+fi
