@@ -48,3 +48,13 @@ def tiny_run(tmp_path_factory):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small tensors: torch's thread pool only adds waiting on a shared, busy machine."""
+    torch = pytest.importorskip("torch")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -17,16 +17,8 @@ from bioplastic.gradient.ttfs.regularizers import f_ssr, m_ssr, network_regulari
 from bioplastic.gradient.ttfs.training import (  # noqa: E402
     SilentLayerError, SilentLayerWarning, TTFSObjective)
 
-pytestmark = pytest.mark.gradient
+pytestmark = [pytest.mark.gradient, pytest.mark.usefixtures("one_torch_thread")]
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small tensors: torch's thread pool only adds waiting on a shared, busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 # --------------------------------------------------------------------------

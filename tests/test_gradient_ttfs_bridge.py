@@ -11,15 +11,8 @@ from bioplastic.gradient.ttfs.coding import encode_images  # noqa: E402
 from bioplastic.gradient.ttfs.network import TTFSNetwork  # noqa: E402
 from bioplastic.gradient.ttfs.training import TTFSObjective  # noqa: E402
 
-pytestmark = pytest.mark.gradient
+pytestmark = [pytest.mark.gradient, pytest.mark.usefixtures("one_torch_thread")]
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def random_inputs(n=30, d=40, seed=0):
