@@ -26,15 +26,23 @@ the spikespace in one loop with a branch, which is not vectorised; with
 loop first and the spiking neurons collected in a second one (same spikes, in
 the same order).
 
+Brian2's main loop (``network.cpp``) reads the process's CPU clock (a system
+call) and refills a ``std::set`` of due clocks at every time step;
+:func:`lean_network_loop` generates it from a template that keeps the due
+clocks in a small vector and reads the clock only where a report or a maximum
+run time needs it (the same objects run in the same order).
+
 Only ``cpp_standalone`` uses the templates; the runtime device and
 brian2cuda keep Brian2's code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 
-__all__ = ["BioplasticCodeObject", "use_dense_synapses", "use_two_pass_threshold"]
+__all__ = ["BioplasticCodeObject", "lean_network_loop", "use_dense_synapses",
+           "use_two_pass_threshold"]
 
 _CODEOBJ_CLASS = None
 
@@ -59,6 +67,34 @@ def __getattr__(name):  # the class is created lazily, but importable by name
     if name == "BioplasticCodeObject":
         return _codeobject_class()
     raise AttributeError(name)
+
+
+@contextlib.contextmanager
+def lean_network_loop(device):
+    """While active, ``device.build`` writes ``network.cpp`` from bioplastic's template.
+
+    ``device`` is Brian2's ``CPPStandaloneDevice``.  The template's main loop runs
+    the same code objects in the same order as Brian2's (bit-identical results)
+    without a heap allocation and a system call per time step.
+    """
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    if not isinstance(device, CPPStandaloneDevice) or type(device) is not CPPStandaloneDevice:
+        raise ValueError("lean_network_loop is for Brian2's cpp_standalone device only, "
+                         f"not {type(device).__name__}")
+    templater = _codeobject_class().templater
+
+    def generate_network_source(writer, compiler):
+        maximum_run_time = device._maximum_run_time
+        if maximum_run_time is not None:
+            maximum_run_time = float(maximum_run_time)
+        writer.write("network.*", templater.network(None, None, maximum_run_time=maximum_run_time))
+
+    device.generate_network_source = generate_network_source
+    try:
+        yield device
+    finally:
+        del device.generate_network_source
 
 
 def _written(code):

@@ -242,7 +242,8 @@ class Engine:
         cpp_standalone: generate the two all-to-all plastic pathways (their
         spike propagation and weight scaling) with the dense templates of
         :mod:`bioplastic.codegen` (no spike queue, vectorised), and the
-        thresholds of the hidden groups with the two-pass template;
+        thresholds of the hidden groups with the two-pass template, and the
+        main loop with :func:`bioplastic.codegen.lean_network_loop`;
         bit-identical results.
     """
 
@@ -349,7 +350,9 @@ class Engine:
         prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{make_jobs()}"]
 
     def _build(self):
-        from brian2 import device, prefs
+        from brian2 import device, get_device, prefs
+
+        from .codegen import lean_network_loop
         from brian2.utils.filelock import FileLock
 
         m = self.model
@@ -383,8 +386,10 @@ class Engine:
                 if self.device_name == "cpp_standalone" and (
                         not header.exists() or header.read_text() != SIMD_MATH_HEADER):
                     header.write_text(SIMD_MATH_HEADER)
-                device.build(directory=str(self.build_dir), compile=True, run=False,
-                             with_output=self.verbose)
+                with (lean_network_loop(get_device()) if self.dense_synapses
+                      else contextlib.nullcontext()):
+                    device.build(directory=str(self.build_dir), compile=True, run=False,
+                                 with_output=self.verbose)
         finally:
             prefs.codegen.cpp.headers = saved_headers
         if self.verbose:

@@ -10,8 +10,8 @@ pytestmark = pytest.mark.standalone
 
 def test_dense_templates_give_bit_identical_training(tmp_path):
     """Two chunks of real training (Poisson input, STDP, scaling, teacher): the dense
-    pathway, scaling and two-pass threshold templates and Brian2's queue, indexed
-    loops and thresholder give the same bits in every state variable and the same
+    pathway, scaling, two-pass threshold and main-loop templates and Brian2's queue,
+    indexed loops, thresholder and main loop give the same bits in every state variable and the same
     spike counts."""
     from brian2.devices import reinit_and_delete
 
@@ -34,6 +34,8 @@ def test_dense_templates_give_bit_identical_training(tmp_path):
         thresholder = [f.read_text() for f in (tmp_path / f"build-{dense}" / "code_objects").glob(
             "excitatory_spike_thresholder_codeobject*.cpp")]
         assert ("_conditions" in thresholder[0]) == dense
+        network = (tmp_path / f"build-{dense}" / "network.cpp").read_text()
+        assert ("curclocks.find" not in network) == dense  # lean main loop
         state = eng.initial_state()
         results = []
         for c in range(2):
@@ -95,3 +97,13 @@ def test_dense_synapses_refuse_sums_over_synapses_and_other_devices():
         use_two_pass_threshold(NeuronGroup(2, "v : 1", threshold="rand() < 0.1"))
     with pytest.raises(ValueError, match="no spike threshold"):
         use_two_pass_threshold(NeuronGroup(2, "v : 1"))
+
+
+def test_lean_network_loop_is_for_cpp_standalone_only():
+    from brian2.devices.device import RuntimeDevice
+
+    from bioplastic.codegen import lean_network_loop
+
+    with pytest.raises(ValueError, match="cpp_standalone"):
+        with lean_network_loop(RuntimeDevice()):
+            pass
