@@ -130,8 +130,9 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         ``"pooled"`` (default) is the exactly equivalent O(N_E) form.
     method : str, optional
         Integration method of the hidden groups; default ``params.method``
-        (see :mod:`bioplastic.neurons`).  The label layer always uses
-        exponential Euler.
+        (see :mod:`bioplastic.neurons`).  The inhibitory group uses
+        ``params.inhibitory_method`` where that is set (forward Euler at
+        N_E = 6400).  The label layer always uses exponential Euler.
     seed : int, optional
         Seed of the initial weights (numpy).  The weights are also the first
         chunk's state, so they are identical on every device.
@@ -162,7 +163,7 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
             if inhibition == "pooled" else None)
     exc = make_excitatory(n_e, p.excitatory, p.input, p.stdp_input, p.stdp_label,
                           inhibition=inhibition, pool=pool, dt=dt, method=method, clock=step)
-    inh = make_inhibitory(n_e, p.inhibitory, dt=dt, method=method, clock=step)
+    inh = make_inhibitory(n_e, p.inhibitory, dt=dt, method=p.inhibitory_method or method, clock=step)
     lab = make_label(p.label, p.input, p.stdp_label, ctrl, dt=dt, clock=step)
 
     objects = [ctrl, inp, exc, inh, lab]

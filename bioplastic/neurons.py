@@ -44,7 +44,9 @@ conductances.
   N_E = 6400), not the default.
 
 The variants use ``"euler"`` below N_E = 6400 and ``"exponential_euler"`` at
-6400.  The label layer (10 neurons, inputs of weight up to 40) always uses
+6400, where the inhibitory group keeps ``"euler"``
+(:attr:`bioplastic.params.ModelParams.inhibitory_method`: its only input is
+its excitatory partner, so Euler stays stable).  The label layer (10 neurons, inputs of weight up to 40) always uses
 exponential Euler.
 """
 

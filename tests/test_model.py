@@ -341,3 +341,45 @@ def test_branch_free_exponential_euler_equals_brians():
     assert len(t1) > 0  # a neuron spiked and went through its refractory period
     assert np.array_equal(i1, i2) and np.allclose(t1, t2)
     np.testing.assert_allclose(v1, v2, rtol=1e-12)
+
+
+@pytest.mark.standalone
+def test_inhibitory_euler_gives_the_same_spikes_as_exponential_euler(tmp_path):
+    """The N_E = 6400 variants integrate the inhibitory group with forward Euler
+    (``inhibitory_method``): its only input is its excitatory partner, so the step
+    stays stable, and two chunks of real-rate training give the same spikes and
+    weights as exponential Euler for every group."""
+    from dataclasses import replace
+
+    from brian2.devices import reinit_and_delete
+
+    from bioplastic.engine import chunk_seed
+    from bioplastic.params import model_params
+
+    big = model_params("mnist", 6400)
+    assert big.method == "exponential_euler" and big.inhibitory_method == "euler"
+    with pytest.raises(ValueError, match="inhibitory_method"):
+        replace(big, inhibitory_method="rk4")
+    base = replace(model_params("mnist", 30), method="exponential_euler")
+    K = 3
+    rng = np.random.default_rng(1)
+    rates = rng.uniform(0, 60, (2, K, 784)) * (rng.random((2, K, 784)) < 0.2)
+    labels = np.array([[0, 1, 2], [3, 4, 5]])
+    runs = {}
+    for inh_method in (None, "euler"):
+        reinit_and_delete()
+        eng = Engine(replace(base, inhibitory_method=inh_method), device="cpp_standalone",
+                     chunk_size=K, seed=0, verbose=False, build_dir=tmp_path / f"b-{inh_method}")
+        state, counts = eng.initial_state(), []
+        for c in range(2):
+            state, res = eng.run_chunk(state, rates[c], labels[c], True, seed=chunk_seed(0, c))
+            counts.append(res.hidden_counts)
+        runs[inh_method] = state, np.concatenate(counts)
+    (s_exp, c_exp), (s_eul, c_eul) = runs[None], runs["euler"]
+    assert c_exp.sum() > 0 and np.array_equal(c_exp, c_eul)
+    for key in s_exp:
+        if key.startswith("inhibitory.v"):
+            assert not np.array_equal(s_exp[key], s_eul[key])  # the integrators do differ
+            np.testing.assert_allclose(s_exp[key], s_eul[key], rtol=0, atol=1e-6)
+        else:
+            assert np.array_equal(s_exp[key], s_eul[key]), key
