@@ -4,6 +4,15 @@
      every step and searched once per object;
    - the CPU clock (a system call) is read every step only when a report function or a
      maximum run time needs it, else once at the end of the run. #}
+{% macro read_elapsed_realtime() %}
+{% if openmp_pragma('with_openmp') %}
+elapsed_realtime = omp_get_wtime() - start;
+{% else %}
+current = std::clock();
+elapsed_realtime = (double)(current - start)/({{ openmp_pragma('get_num_threads') }} * CLOCKS_PER_SEC);
+{% endif %}
+{% endmacro %}
+
 {% macro cpp_file() %}
 
 #include "network.h"
@@ -106,12 +115,7 @@ void Network::run(const double duration, void (*report_func)(const double, const
         clock = next_clocks();
 
         {% if maximum_run_time is not none %}
-        {% if openmp_pragma('with_openmp') %}
-        elapsed_realtime = omp_get_wtime() - start;
-        {% else %}
-        current = std::clock();
-        elapsed_realtime = (double)(current - start)/({{ openmp_pragma('get_num_threads') }} * CLOCKS_PER_SEC);
-        {% endif %}
+        {{ read_elapsed_realtime() }}
 
         if(elapsed_realtime>{{maximum_run_time}})
         {
@@ -122,12 +126,7 @@ void Network::run(const double duration, void (*report_func)(const double, const
 
     }
     {% if maximum_run_time is none %}
-    {% if openmp_pragma('with_openmp') %}
-    elapsed_realtime = omp_get_wtime() - start;
-    {% else %}
-    current = std::clock();
-    elapsed_realtime = (double)(current - start)/({{ openmp_pragma('get_num_threads') }} * CLOCKS_PER_SEC);
-    {% endif %}
+    {{ read_elapsed_realtime() }}
     {% endif %}
 
     if(!did_break_early) t = t_end;
