@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Clock, Network, StateMonitor, Synapses
+from brian2 import Clock, Network, StateMonitor, Synapses, ms
 
 from .neurons import make_excitatory, make_inhibitory, make_input, make_label, make_pool
 from .plasticity import (
@@ -111,6 +111,9 @@ def _plastic_synapses(pre, post, stdp, name, clock, transmit="ge_post += w"):
         namespace=stdp_namespace(stdp),
         clock=clock,
         name=name,
+        # one scalar delay per pathway, not an array of zeros per synapse (two
+        # 40 MB arrays at N_E = 6400, allocated, written and read every chunk)
+        delay={"pre": 0 * ms, "post": 0 * ms},
     )
     syn.connect()  # all-to-all, pre-major order: synapse k = i * n_post + j
     return syn

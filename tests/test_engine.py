@@ -92,3 +92,22 @@ def test_make_jobs_is_bounded_by_cores_and_memory(monkeypatch):
     assert engine.make_jobs() == 2  # about 1.5 GiB per compiler process
     monkeypatch.setattr(builtins, "open", fake_meminfo(1))
     assert engine.make_jobs() == 1
+
+
+def test_huge_pages_tunable_is_added_without_overriding_the_users():
+    from bioplastic.engine import HUGE_PAGES_TUNABLE, _with_huge_pages
+
+    assert _with_huge_pages(None) == HUGE_PAGES_TUNABLE
+    assert _with_huge_pages("") == HUGE_PAGES_TUNABLE
+    assert _with_huge_pages("glibc.malloc.arena_max=2") == "glibc.malloc.arena_max=2:" + HUGE_PAGES_TUNABLE
+    assert _with_huge_pages("glibc.malloc.hugetlb=0") == "glibc.malloc.hugetlb=0"
+
+
+def test_plastic_pathways_have_one_scalar_delay_not_one_per_synapse():
+    from bioplastic.network import build_network
+    from bioplastic.params import model_params
+
+    m = build_network(model_params("mnist", 20), chunk_size=2)
+    for syn in (m.input_hidden, m.hidden_label):
+        for pathway in syn._pathways:
+            assert pathway._delays.scalar and pathway._delays.size == 1
