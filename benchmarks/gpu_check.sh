@@ -10,7 +10,9 @@
 #   .whl/*.whl   wheels installed into /tmp/site first (brian2 2.8.0, brian2cuda 1.0a7
 #                and a numpy < 2.3 for them; see setup.cfg), for a machine without them;
 #   .gpudata/    a copy of the data folder (mnist/*.gz), used as BIOPLASTIC_DATA;
-#   $OUT         a folder where the logs and the benchmark's JSON are written.
+#   $OUT         a folder where the logs and the benchmark's JSON are written;
+#   $BENCH_ARGS  more arguments for bench_training.py (e.g. "--chunk-size 100
+#                --samples 200 --samples-large 200" for a short lease).
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$(mktemp -d)}
@@ -40,6 +42,6 @@ for a in "$@"; do
     esac
 done
 if [ "$stage" = bench ]; then
-    python3 benchmarks/bench_training.py --sizes "${sizes[@]}" --cuda --runtime-sizes \
+    python3 benchmarks/bench_training.py --sizes "${sizes[@]}" --cuda --runtime-sizes ${BENCH_ARGS:-} \
         --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log"
 fi

@@ -37,6 +37,7 @@ import os
 import shutil
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -288,6 +289,11 @@ class Engine:
         self._results_name = f"results_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         t0 = time.perf_counter()
         self._setup_device(build_dir, self.cuda_options)
+        # the chunk results (a few MB per chunk) go when the Engine does, also
+        # without close() (an interactive session, a script that forgets it)
+        self._forget_results = (
+            weakref.finalize(self, shutil.rmtree, self.build_dir / self._results_name, True)
+            if self.standalone else None)
         from .network import build_network
 
         self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed)
@@ -522,6 +528,6 @@ class Engine:
     def close(self, delete_build=False):
         """Forget run results on disk; with ``delete_build`` remove the project directory."""
         if self.standalone and self.build_dir is not None:
-            shutil.rmtree(self.build_dir / self._results_name, ignore_errors=True)
+            self._forget_results()
             if delete_build:
                 shutil.rmtree(self.build_dir, ignore_errors=True)

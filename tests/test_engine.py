@@ -54,6 +54,17 @@ def test_chunks_get_fresh_random_numbers_and_seeds_reproduce(tmp_path):
                   build_dir=tmp_path / "build")
     _, d = eng2.run_chunk(eng2.initial_state(), rates, np.array([0, 1, 2]), True, seed=chunk_seed(0, 0))
     assert np.array_equal(a.hidden_counts, d.hidden_counts)
+    # each Engine's chunk results go with close(), or with the Engine itself
+    results = sorted(p.name for p in (tmp_path / "build").glob("results_*"))
+    assert len(results) == 2
+    eng2.close()
+    assert not (tmp_path / "build" / eng2._results_name).exists()
+    assert (tmp_path / "build").is_dir() and (tmp_path / "build" / "main").is_file()
+    del eng, eng2
+    import gc
+
+    gc.collect()
+    assert not list((tmp_path / "build").glob("results_*"))
 
 
 def test_float32_build_runs_in_single_precision(tmp_path):
