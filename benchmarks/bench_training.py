@@ -225,6 +225,9 @@ def main(argv=None):
                          "(spike queue, indexed loops: Engine(dense_synapses=False)), side by side")
     ap.add_argument("--cuda", action="store_true", help="also measure cuda_standalone (needs a GPU)")
     ap.add_argument("--float32", action="store_true")
+    ap.add_argument("--param", action="append", default=[], metavar="TABLE.FIELD=VALUE",
+                    help="override a model parameter at every size, as in the protocols, e.g. "
+                         "--param \"method='implicit_euler'\"")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -233,12 +236,24 @@ def main(argv=None):
 
     from bioplastic.datasets import load_mnist
     from bioplastic.engine import Engine
-    from bioplastic.params import model_params
+    from bioplastic.params import model_params, with_overrides
+
+    overrides = {}
+    for item in args.param:
+        if "=" not in item:
+            ap.error(f"--param {item!r}: expected TABLE.FIELD=VALUE")
+        key, value = item.split("=", 1)
+        overrides[key.strip()] = value.strip()
+    try:  # a bad override fails before any data is loaded or code compiled
+        with_overrides(model_params("mnist", args.sizes[0]), overrides)
+    except ValueError as err:
+        ap.error(str(err))
 
     machine = machine_description()
     print(f"machine: {machine}; {load_average()}", flush=True)
     x, y = load_mnist("train", data_dir=args.data_dir)
     results = {"machine": machine, "chunk_size": args.chunk_size, "float32": args.float32,
+               "overrides": overrides,
                "sizes": {}, "reference": {}}
     tmp = Path(tempfile.mkdtemp(prefix="bioplastic-bench-"))
 
@@ -253,7 +268,7 @@ def main(argv=None):
               flush=True)
 
     for n in args.sizes:
-        p = model_params("mnist", n)
+        p = with_overrides(model_params("mnist", n), overrides)
         row = {"method": p.method}
         n_samples = args.samples if n < 1600 else args.samples_large
         devices = ["cpp_standalone"] + (["cuda_standalone"] if args.cuda else [])
