@@ -24,7 +24,9 @@ Brian2's threshold template evaluates a neuron's condition and appends it to
 the spikespace in one loop with a branch, which is not vectorised; with
 :func:`use_two_pass_threshold` the conditions are computed in a vectorised
 loop first and the spiking neurons collected in a second one (same spikes, in
-the same order).
+the same order).  The Poisson input group fires a few of its 784 neurons per
+step; :func:`use_calendar_threshold` files each input neuron under the step of
+its next spike and tests only the neurons due (same spikes, same order).
 
 Brian2's main loop (``network.cpp``) reads the process's CPU clock (a system
 call) and refills a ``std::set`` of due clocks at every time step;
@@ -41,8 +43,8 @@ from __future__ import annotations
 import contextlib
 import re
 
-__all__ = ["BioplasticCodeObject", "lean_network_loop", "use_dense_synapses",
-           "use_two_pass_threshold"]
+__all__ = ["BioplasticCodeObject", "lean_network_loop", "use_calendar_threshold",
+           "use_dense_synapses", "use_two_pass_threshold"]
 
 _CODEOBJ_CLASS = None
 
@@ -181,6 +183,43 @@ def use_two_pass_threshold(group):
     if re.search(r"\brandn?\(", str(group.events["spike"])):
         raise ValueError(f"{group.name}: the threshold draws random numbers; keep Brian2's template")
     thresholder.codeobj_class = _codeobject_class()
+
+
+def use_calendar_threshold(group):
+    """Generate the input ``group``'s spike threshold with the calendar template.
+
+    The group must have bioplastic's input threshold
+    (:data:`bioplastic.neurons.INPUT_THRESHOLD`: a neuron fires only at the
+    time step its ``next_spike`` names, while a sample is presented) and a
+    ``next_spike`` written only by its reset and by the window-start code
+    (:func:`bioplastic.neurons.make_input`).  Instead of testing every neuron
+    at every step, the template (``cpp_templates/threshold_calendar.cpp``)
+    files each neuron under the step of its next spike within the window and
+    tests only the neurons due, with Brian2's own condition code and in index
+    order: the same spikes in the same order (``tests/test_codegen.py``).
+
+    Parameters
+    ----------
+    group : brian2.NeuronGroup
+
+    Raises
+    ------
+    ValueError
+        If the device is not ``cpp_standalone`` or the group's threshold is not
+        the input threshold.
+    """
+    from .neurons import INPUT_THRESHOLD
+
+    _require_cpp_standalone()
+    thresholder = getattr(group, "thresholder", {}).get("spike")
+    if thresholder is None:
+        raise ValueError(f"{group.name} has no spike threshold")
+    condition = str(group.events["spike"]).strip()
+    if condition != INPUT_THRESHOLD or "next_spike" not in group.variables:
+        raise ValueError(f"{group.name}: the calendar threshold is for the input group's condition "
+                         f"{INPUT_THRESHOLD!r}, not {condition!r}")
+    thresholder.codeobj_class = _codeobject_class()
+    thresholder.template = "threshold_calendar"
 
 
 def _require_cpp_standalone():

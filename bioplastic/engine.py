@@ -261,9 +261,9 @@ class Engine:
         cpp_standalone: generate the two all-to-all plastic pathways (their
         spike propagation and weight scaling) with the dense templates of
         :mod:`bioplastic.codegen` (no spike queue, vectorised), and the
-        thresholds of the hidden groups with the two-pass template, and the
-        main loop with :func:`bioplastic.codegen.lean_network_loop`;
-        bit-identical results.
+        thresholds of the hidden groups with the two-pass template, the input
+        group's threshold with the calendar template, and the main loop with
+        :func:`bioplastic.codegen.lean_network_loop`; bit-identical results.
     """
 
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
@@ -298,13 +298,13 @@ class Engine:
 
         self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed)
         if self.dense_synapses:
-            from .codegen import use_dense_synapses, use_two_pass_threshold
+            from .codegen import use_calendar_threshold, use_dense_synapses, use_two_pass_threshold
 
             use_dense_synapses(self.model.input_hidden)
             use_dense_synapses(self.model.hidden_label)
-            # (not the input: its condition, one integer compare, is as fast in Brian2's loop)
             for group in (self.model.excitatory, self.model.inhibitory):
                 use_two_pass_threshold(group)
+            use_calendar_threshold(self.model.input)
         self._initial = self.model.initial_state
         if self.standalone:
             self._build()

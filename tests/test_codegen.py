@@ -10,7 +10,7 @@ pytestmark = pytest.mark.standalone
 
 def test_dense_templates_give_bit_identical_training(tmp_path):
     """Two chunks of real training (Poisson input, STDP, scaling, teacher): the dense
-    pathway, scaling, two-pass threshold and main-loop templates and Brian2's queue,
+    pathway, scaling, two-pass and calendar threshold and main-loop templates and Brian2's queue,
     indexed loops, thresholder and main loop give the same bits in every state variable and the same
     spike counts."""
     from brian2.devices import reinit_and_delete
@@ -34,6 +34,9 @@ def test_dense_templates_give_bit_identical_training(tmp_path):
         thresholder = [f.read_text() for f in (tmp_path / f"build-{dense}" / "code_objects").glob(
             "excitatory_spike_thresholder_codeobject*.cpp")]
         assert ("_conditions" in thresholder[0]) == dense
+        inputs = [f.read_text() for f in (tmp_path / f"build-{dense}" / "code_objects").glob(
+            "input_spike_thresholder_codeobject*.cpp")]
+        assert ("_calendar" in inputs[0]) == dense
         network = (tmp_path / f"build-{dense}" / "network.cpp").read_text()
         assert ("curclocks.find" not in network) == dense  # lean main loop
         state = eng.initial_state()
@@ -75,7 +78,7 @@ def test_dense_binary_refuses_synapses_that_are_not_all_to_all(tmp_path, capfd):
 def test_dense_synapses_refuse_sums_over_synapses_and_other_devices():
     from brian2 import NeuronGroup, Synapses, set_device
 
-    from bioplastic.codegen import use_dense_synapses, use_two_pass_threshold
+    from bioplastic.codegen import use_calendar_threshold, use_dense_synapses, use_two_pass_threshold
 
     def synapses(on_pre="v_post += w"):
         pre = NeuronGroup(2, "v : 1", threshold="v > 1", reset="")
@@ -97,6 +100,8 @@ def test_dense_synapses_refuse_sums_over_synapses_and_other_devices():
         use_two_pass_threshold(NeuronGroup(2, "v : 1", threshold="rand() < 0.1"))
     with pytest.raises(ValueError, match="no spike threshold"):
         use_two_pass_threshold(NeuronGroup(2, "v : 1"))
+    with pytest.raises(ValueError, match="input group's condition"):
+        use_calendar_threshold(NeuronGroup(2, "next_spike : integer", threshold="next_spike > 0"))
 
 
 def test_lean_network_loop_is_for_cpp_standalone_only():
