@@ -357,7 +357,7 @@ def test_inhibitory_euler_gives_the_same_spikes_as_exponential_euler(tmp_path):
     from bioplastic.params import model_params
 
     big = model_params("mnist", 6400)
-    assert big.method == "exponential_euler" and big.inhibitory_method == "euler"
+    assert big.method == "implicit_euler" and big.inhibitory_method == "euler"
     with pytest.raises(ValueError, match="inhibitory_method"):
         replace(big, inhibitory_method="rk4")
     base = replace(model_params("mnist", 30), method="exponential_euler")
