@@ -202,6 +202,16 @@ def time_diehl_cook(path, x, y, n_samples, tmp):
 
 
 # --------------------------------------------------------------------- main
+def _override(text):
+    """``--param TABLE.FIELD=VALUE`` -> (key, value); argparse reports a bad one."""
+    from bioplastic.params import parse_override
+
+    try:
+        return parse_override(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 400, 1600, 6400])
@@ -225,7 +235,7 @@ def main(argv=None):
                          "(spike queue, indexed loops: Engine(dense_synapses=False)), side by side")
     ap.add_argument("--cuda", action="store_true", help="also measure cuda_standalone (needs a GPU)")
     ap.add_argument("--float32", action="store_true")
-    ap.add_argument("--param", action="append", default=[], metavar="TABLE.FIELD=VALUE",
+    ap.add_argument("--param", action="append", default=[], type=_override, metavar="TABLE.FIELD=VALUE",
                     help="override a model parameter at every size, as in the protocols, e.g. "
                          "--param \"method='implicit_euler'\"")
     ap.add_argument("--data-dir", default=None)
@@ -238,12 +248,7 @@ def main(argv=None):
     from bioplastic.engine import Engine
     from bioplastic.params import model_params, with_overrides
 
-    overrides = {}
-    for item in args.param:
-        if "=" not in item:
-            ap.error(f"--param {item!r}: expected TABLE.FIELD=VALUE")
-        key, value = item.split("=", 1)
-        overrides[key.strip()] = value.strip()
+    overrides = dict(args.param)
     try:  # a bad override fails before any data is loaded or code compiled
         with_overrides(model_params("mnist", args.sizes[0]), overrides)
     except ValueError as err:

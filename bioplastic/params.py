@@ -34,6 +34,7 @@ __all__ = [
     "HIDDEN_SIZES",
     "model_params",
     "params_as_strings",
+    "parse_override",
     "with_overrides",
 ]
 
@@ -419,6 +420,18 @@ def model_params(dataset: str = "mnist", n_hidden: int = 100) -> ModelParams:
             nu=nu_lab, w_max=w_max_lab, w_init_max=0.3, w_total=w_total_label
         ),
     )
+
+
+def parse_override(text: str) -> tuple:
+    """``"TABLE.FIELD=VALUE"`` (or ``"FIELD=VALUE"``) -> ``(key, value)`` for :func:`with_overrides`.
+
+    The command-line form of an override (``--param`` of the protocols and the
+    benchmark).  Raises :class:`ValueError` when the ``=`` or either side is missing.
+    """
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise ValueError(f"needs TABLE.FIELD=VALUE with units, e.g. label.teacher_rate=100*Hz; got {text!r}")
+    return key.strip(), value.strip()
 
 
 def with_overrides(params, overrides) -> ModelParams:

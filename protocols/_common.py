@@ -17,11 +17,12 @@ def _count(text):
 
 def _override(text):
     """``TABLE.FIELD=VALUE`` -> (key, value); argparse reports a bad one (exit status 2)."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip() or not value.strip():
-        raise argparse.ArgumentTypeError(
-            f"needs TABLE.FIELD=VALUE with units, e.g. label.teacher_rate=100*Hz; got {text!r}")
-    return key.strip(), value.strip()
+    from bioplastic.params import parse_override  # imports Brian2: only when --param is given
+
+    try:
+        return parse_override(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _non_negative(text):
