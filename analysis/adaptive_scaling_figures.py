@@ -41,8 +41,8 @@ def main(argv=None):
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from bioplastic import figures
-    from bioplastic.gradient import adaptive_figures as af
+    from bioplastic.analysis import figures
+    from bioplastic.gradient.adaptive import figures as af
     from bioplastic.runs import read_json
 
     run = args.run_dir

@@ -13,7 +13,7 @@ Reads a run directory (``docs/run_format.rst``) and writes
   thresholds, both confusion matrices, learning curve, weight snapshots,
   raster, label responses, t-SNE embeddings, hidden -> label weights);
 * ``RUN_DIR/analysis.json``: per-layer clustering metrics (silhouette, kNN
-  accuracy, k-means ARI; see :mod:`bioplastic.clustering`) and
+  accuracy, k-means ARI; see :mod:`bioplastic.analysis.clustering`) and
   ``clustering_increases``, whether silhouette and kNN accuracy both increase
   from the input pixels to the hidden to the label layer;
 * ``RUN_DIR/analysis_layers.csv``: the same metrics as a table.
@@ -94,7 +94,8 @@ def _import_bioplastic():
         import bioplastic  # noqa: F401
     except ModuleNotFoundError:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from bioplastic import clustering, figures, readout, runs
+    from bioplastic.analysis import clustering, figures, readout
+    from bioplastic import runs
 
     return clustering, figures, readout, runs
 

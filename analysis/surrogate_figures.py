@@ -40,8 +40,8 @@ def main(argv=None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bioplastic.figures import save_figure, style
-    from bioplastic.gradient import figures
+    from bioplastic.analysis.figures import save_figure, style
+    from bioplastic.gradient.surrogate import figures
     from bioplastic.runs import load_npz, read_json, read_table
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())

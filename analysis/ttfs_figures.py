@@ -42,7 +42,7 @@ def main(argv=None):
     matplotlib.use("Agg")
     import pandas as pd
 
-    from bioplastic.figures import save_figure, style
+    from bioplastic.analysis.figures import save_figure, style
     from bioplastic.gradient.ttfs import figures as tf
     from bioplastic.runs import load_npz, read_json
 

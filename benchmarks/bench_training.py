@@ -96,8 +96,8 @@ def _time_engine(engine, x, y, n_samples, child_log=None):
     """
     from brian2 import prefs
 
-    from bioplastic.engine import chunk_seed
-    from bioplastic.training import pixel_rates
+    from bioplastic.symstdp.device.engine import chunk_seed
+    from bioplastic.symstdp.training import pixel_rates
 
     K = engine.chunk_size
     n_chunks = max(1, -(-n_samples // K))
@@ -204,7 +204,7 @@ def time_diehl_cook(path, x, y, n_samples, tmp):
 # --------------------------------------------------------------------- main
 def _override(text):
     """``--param TABLE.FIELD=VALUE`` -> (key, value); argparse reports a bad one."""
-    from bioplastic.params import parse_override
+    from bioplastic.symstdp.params import parse_override
 
     try:
         return parse_override(text)
@@ -244,9 +244,9 @@ def main(argv=None):
 
     from brian2.devices import reinit_and_delete
 
-    from bioplastic.datasets import load_mnist
-    from bioplastic.engine import Engine
-    from bioplastic.params import model_params, with_overrides
+    from bioplastic.data.datasets import load_mnist
+    from bioplastic.symstdp.device.engine import Engine
+    from bioplastic.symstdp.params import model_params, with_overrides
 
     overrides = dict(args.param)
     try:  # a bad override fails before any data is loaded or code compiled

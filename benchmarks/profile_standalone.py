@@ -29,10 +29,10 @@ def main(argv=None):
 
     from brian2 import Network
 
-    from bioplastic.datasets import load_mnist
-    from bioplastic.engine import Engine, chunk_seed
-    from bioplastic.params import model_params
-    from bioplastic.training import pixel_rates
+    from bioplastic.data.datasets import load_mnist
+    from bioplastic.symstdp.device.engine import Engine, chunk_seed
+    from bioplastic.symstdp.params import model_params
+    from bioplastic.symstdp.training import pixel_rates
 
     original_run = Network.run
 

@@ -61,10 +61,10 @@ def profile_size(n, chunk_size, build_root, data_dir, float32=False, threads=1, 
     from brian2 import prefs
     from brian2.devices import reinit_and_delete
 
-    from bioplastic.datasets import load_mnist
-    from bioplastic.engine import Engine, chunk_seed
-    from bioplastic.params import model_params
-    from bioplastic.training import pixel_rates
+    from bioplastic.data.datasets import load_mnist
+    from bioplastic.symstdp.device.engine import Engine, chunk_seed
+    from bioplastic.symstdp.params import model_params
+    from bioplastic.symstdp.training import pixel_rates
 
     x, y = load_mnist("train", data_dir=data_dir)
     reinit_and_delete()
@@ -148,7 +148,7 @@ def main(argv=None):
     if shutil.which("valgrind") is None:
         print("valgrind is not installed: no instruction profile", file=sys.stderr)
         return 1
-    from bioplastic.engine import default_build_root
+    from bioplastic.symstdp.device.engine import default_build_root
 
     root = Path(args.build_root) if args.build_root else default_build_root() / "benchmarks"
     print(f"machine: {machine_description()}")

@@ -390,7 +390,7 @@ def software_versions():
         package or compiler is missing.  Brian2 is not imported unless its
         installed metadata cannot be found.
     """
-    from . import __version__ as bioplastic_version
+    from bioplastic import __version__ as bioplastic_version
 
     return {
         "python": platform.python_version(),
@@ -822,7 +822,7 @@ def write_synthetic_run(run_dir, n_hidden=20, n_test=60, seed=0):
     pathlib.Path
         The run directory.
     """
-    from .readout import accuracy, assignment_predictions, supervised_predictions
+    from bioplastic.analysis.readout import accuracy, assignment_predictions, supervised_predictions
 
     if n_hidden < 1 or n_test < 1:
         raise ValueError("n_hidden and n_test must be positive")

@@ -17,7 +17,7 @@ def _count(text):
 
 def _override(text):
     """``TABLE.FIELD=VALUE`` -> (key, value); argparse reports a bad one (exit status 2)."""
-    from bioplastic.params import parse_override  # imports Brian2: only when --param is given
+    from bioplastic.symstdp.params import parse_override  # imports Brian2: only when --param is given
 
     try:
         return parse_override(text)
@@ -96,8 +96,8 @@ def main(dataset, default_hidden, default_train, default_test, description, argv
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or f"runs/{dataset}-{args.n_hidden}-seed{args.seed}-{stamp}"
     # heavy imports only after parsing, so --help is fast
-    from bioplastic.datasets import DataError
-    from bioplastic.experiment import EXIT_INTERRUPTED, ExperimentConfig, RunInterrupted, run_supervised
+    from bioplastic.data.datasets import DataError
+    from bioplastic.symstdp.experiment import EXIT_INTERRUPTED, ExperimentConfig, RunInterrupted, run_supervised
     from bioplastic.runs import RunError
 
     cfg = ExperimentConfig(

@@ -1,8 +1,8 @@
 """Shared command line, data and model of the adaptive-scaling protocols.
 
-Both protocols train :class:`bioplastic.gradient.adaptive_network.AdaptiveScalingNetwork`
+Both protocols train :class:`bioplastic.gradient.adaptive.network.AdaptiveScalingNetwork`
 with and without scaling on the offline N-MNIST stand-in (saccade event
-streams made from MNIST, :func:`bioplastic.event_streams.mnist_event_dataset`),
+streams made from MNIST, :func:`bioplastic.data.event_streams.mnist_event_dataset`),
 with the surrogate family's loop (:func:`bioplastic.gradient.training.fit`) and
 loss (:class:`bioplastic.gradient.lif.MaxOverTimeLoss`).  The scaling rule is
 a reading of the abstract of Xu et al. 2025 (hypothesis).
@@ -362,7 +362,7 @@ def run_cells(out, record, cells, run_one, tables, log):
 
 def load_data(args, log):
     """``(x_train, y_train, x_test, y_test)`` as numpy arrays."""
-    from bioplastic.event_streams import mnist_event_dataset
+    from bioplastic.data.event_streams import mnist_event_dataset
 
     t0 = time.perf_counter()
     x_train, y_train = mnist_event_dataset("train", args.n_train_per_class, args.n_steps, args.pool,
@@ -380,8 +380,8 @@ def make_model(args, n_in, seed, scaling):
     import torch
     from brian2 import ms
 
-    from bioplastic.gradient.adaptive_network import AdaptiveScalingNetwork
-    from bioplastic.gradient.adaptive_scaling import AdaptiveScaling, RelaxationRule
+    from bioplastic.gradient.adaptive.network import AdaptiveScalingNetwork
+    from bioplastic.gradient.adaptive.scaling import AdaptiveScaling, RelaxationRule
     from bioplastic.gradient.lif import LIFParams
 
     params = LIFParams(n_in=n_in, n_hidden=args.n_hidden, n_out=10, nb_steps=args.n_steps)

@@ -3,7 +3,7 @@
 
 Five two-digit tasks (``--tasks``, default 0,1/2,3/4,5/6,7/8,9) are learnt
 one after another on the offline N-MNIST stand-in, task-incrementally and
-class-incrementally (see :mod:`bioplastic.gradient.adaptive_continual`), by
+class-incrementally (see :mod:`bioplastic.gradient.adaptive.continual`), by
 three methods with the same initial weights per seed:
 
 * ``plain``: the network without scaling, fine-tuned task after task;
@@ -63,7 +63,7 @@ def run_cell(args, cell, tasks, data, log):
     import pandas as pd
     import torch
 
-    from bioplastic.gradient.adaptive_continual import (EWC, Replay, average_accuracy, forgetting,
+    from bioplastic.gradient.adaptive.continual import (EWC, Replay, average_accuracy, forgetting,
                                                        train_sequentially)
 
     x_train, y_train, x_test, y_test = data
@@ -94,10 +94,10 @@ def main(argv=None):
     p.add_argument("--replay-per-class", type=common._positive_int, default=20, help="replay memory: samples per earlier class")
     p.add_argument("--readout", choices=["mean", "max"], default="mean",
                    help="logits: mean or max over time of the readout membrane (mean avoids dead logits, "
-                        "see bioplastic.gradient.adaptive_continual)")
+                        "see bioplastic.gradient.adaptive.continual)")
     args = common.parse_args(p, argv)
 
-    from bioplastic.gradient.adaptive_continual import check_task_split
+    from bioplastic.gradient.adaptive.continual import check_task_split
 
     try:
         tasks = check_task_split(args.tasks)
@@ -107,7 +107,7 @@ def main(argv=None):
     import numpy as np
     import torch
 
-    from bioplastic.datasets import DataError
+    from bioplastic.data.datasets import DataError
     from bioplastic.runs import RunError, save_table
 
     torch.set_num_threads(args.threads)

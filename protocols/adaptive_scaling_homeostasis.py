@@ -59,8 +59,8 @@ def main(argv=None):
     import torch
     from brian2 import ms
 
-    from bioplastic.gradient.adaptive_network import AdaptiveScalingNetwork, population_rate_response
-    from bioplastic.gradient.adaptive_scaling import AdaptiveScaling, RelaxationRule
+    from bioplastic.gradient.adaptive.network import AdaptiveScalingNetwork, population_rate_response
+    from bioplastic.gradient.adaptive.scaling import AdaptiveScaling, RelaxationRule
     from bioplastic.gradient.lif import LIFParams
     from bioplastic.runs import RunError, save_table
 

@@ -4,7 +4,7 @@
 The same network (same initial weights per seed) is trained with and without
 scaling of its input synapses on the offline N-MNIST stand-in, then tested
 under event noise, event dropout and multiplicative weight noise of growing
-strength (see :mod:`bioplastic.gradient.adaptive_robustness`).  Example::
+strength (see :mod:`bioplastic.gradient.adaptive.robustness`).  Example::
 
     python protocols/adaptive_scaling_robustness.py --seeds 0 1 2 --epochs 5 \\
         --out runs/adaptive-robustness
@@ -48,7 +48,7 @@ def run_cell(args, cell, grid, data, out, log):
     import pandas as pd
     import torch
 
-    from bioplastic.gradient.adaptive_robustness import perturbed_accuracy
+    from bioplastic.gradient.adaptive.robustness import perturbed_accuracy
     from bioplastic.gradient.training import fit
 
     x_train, y_train, x_test, y_test = data
@@ -79,7 +79,7 @@ def main(argv=None):
                    help="strengths for every perturbation (default: a grid per perturbation)")
     args = common.parse_args(p, argv)
 
-    from bioplastic.gradient.adaptive_robustness import check_perturbation
+    from bioplastic.gradient.adaptive.robustness import check_perturbation
 
     try:  # bad names or strengths fail before any work
         grid = {name: check_perturbation(name, args.strengths if args.strengths is not None
@@ -90,7 +90,7 @@ def main(argv=None):
 
     import torch
 
-    from bioplastic.datasets import DataError
+    from bioplastic.data.datasets import DataError
     from bioplastic.runs import RunError, save_table
 
     torch.set_num_threads(args.threads)

@@ -88,7 +88,7 @@ def run(args, name, data_fn, data_config):
         Protocol name (default run directory prefix).
     data_fn : callable
         ``data_fn(seed) -> (train, validation, test)``, each a
-        :class:`bioplastic.encoding.SpikeTimes`.
+        :class:`bioplastic.data.encoding.SpikeTimes`.
     data_config : dict
         Recorded in run.json under ``data``.
     """
@@ -184,7 +184,7 @@ def main(name, description, data_fn_factory, defaults, extra_args=None, argv=Non
     if args.resume and not args.out:
         p.error("--resume needs --out RUN_DIR")
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-    from bioplastic.datasets import DataError
+    from bioplastic.data.datasets import DataError
     from bioplastic.gradient.training import CheckpointError, TrainingDivergedError
     from bioplastic.runs import RunError
 

@@ -38,7 +38,7 @@ def extra_args(p):
 
 
 def data_factory(args):
-    from bioplastic import datasets, encoding
+    from bioplastic.data import datasets, encoding
 
     config = dict(dataset=args.dataset, code="latency", tau_eff=args.tau_eff, theta=args.theta,
                   nb_steps=args.nb_steps, n_train=args.n_train, n_validation=args.n_validation,

@@ -33,7 +33,7 @@ def extra_args(p):
 
 
 def data_factory(args):
-    from bioplastic import encoding
+    from bioplastic.data import encoding
 
     split = args.split or [int(0.8 * args.n_samples), int(0.1 * args.n_samples),
                            args.n_samples - int(0.8 * args.n_samples) - int(0.1 * args.n_samples)]

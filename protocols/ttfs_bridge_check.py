@@ -42,7 +42,7 @@ def main(argv=None):
     args = parse(argv)
     import torch
 
-    from bioplastic import datasets
+    from bioplastic.data import datasets
     from bioplastic.gradient.ttfs.bridge import compare, run_brian2
     from bioplastic.gradient.ttfs.coding import encode_images
     from bioplastic.runs import load_npz, read_json, write_json

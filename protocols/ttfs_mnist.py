@@ -81,7 +81,7 @@ def main(argv=None):
     import pandas as pd
     import torch
 
-    from bioplastic import datasets
+    from bioplastic.data import datasets
     from bioplastic.gradient.training import evaluate, fit
     from bioplastic.gradient.ttfs.coding import encode_images
     from bioplastic.gradient.ttfs.network import TTFSNetwork

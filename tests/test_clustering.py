@@ -1,11 +1,11 @@
-"""Tests of bioplastic.clustering on synthetic points with known structure."""
+"""Tests of bioplastic.analysis.clustering on synthetic points with known structure."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from bioplastic import clustering
-from bioplastic.clustering import (
+from bioplastic.analysis import clustering
+from bioplastic.analysis.clustering import (
     cluster_metrics,
     clustering_increases,
     kmeans_ari,
@@ -41,7 +41,7 @@ def test_brian2_not_imported():
     import subprocess
     import sys
 
-    code = "import sys, bioplastic.clustering; assert 'brian2' not in sys.modules"
+    code = "import sys, bioplastic.analysis.clustering; assert 'brian2' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

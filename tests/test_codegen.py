@@ -1,9 +1,9 @@
-"""The dense all-to-all templates (bioplastic.codegen) against Brian2's own code."""
+"""The dense all-to-all templates (bioplastic.symstdp.device.codegen) against Brian2's own code."""
 
 import numpy as np
 import pytest
 
-from bioplastic.engine import Engine, chunk_seed
+from bioplastic.symstdp.device.engine import Engine, chunk_seed
 
 pytestmark = pytest.mark.standalone
 
@@ -15,7 +15,7 @@ def test_dense_templates_give_bit_identical_training(tmp_path):
     spike counts."""
     from brian2.devices import reinit_and_delete
 
-    from bioplastic.params import model_params
+    from bioplastic.symstdp.params import model_params
 
     p = model_params("mnist", 30)
     K = 3
@@ -59,7 +59,7 @@ def test_dense_templates_give_bit_identical_training(tmp_path):
 def test_dense_binary_refuses_synapses_that_are_not_all_to_all(tmp_path, capfd):
     from brian2 import NeuronGroup, Synapses, device, run, set_device, ms
 
-    from bioplastic.codegen import use_dense_synapses
+    from bioplastic.symstdp.device.codegen import use_dense_synapses
 
     set_device("cpp_standalone", build_on_run=False, directory=str(tmp_path / "b"))
     pre = NeuronGroup(3, "v : 1", threshold="True", reset="")
@@ -78,7 +78,7 @@ def test_dense_binary_refuses_synapses_that_are_not_all_to_all(tmp_path, capfd):
 def test_dense_synapses_refuse_sums_over_synapses_and_other_devices():
     from brian2 import NeuronGroup, Synapses, set_device
 
-    from bioplastic.codegen import use_calendar_threshold, use_dense_synapses, use_two_pass_threshold
+    from bioplastic.symstdp.device.codegen import use_calendar_threshold, use_dense_synapses, use_two_pass_threshold
 
     def synapses(on_pre="v_post += w"):
         pre = NeuronGroup(2, "v : 1", threshold="v > 1", reset="")
@@ -107,7 +107,7 @@ def test_dense_synapses_refuse_sums_over_synapses_and_other_devices():
 def test_lean_network_loop_is_for_cpp_standalone_only():
     from brian2.devices.device import RuntimeDevice
 
-    from bioplastic.codegen import lean_network_loop
+    from bioplastic.symstdp.device.codegen import lean_network_loop
 
     with pytest.raises(ValueError, match="cpp_standalone"):
         with lean_network_loop(RuntimeDevice()):

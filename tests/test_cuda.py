@@ -9,9 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from bioplastic.engine import Engine
-from bioplastic.network import state_key
-from bioplastic.params import model_params
+from bioplastic.symstdp.device.engine import Engine
+from bioplastic.symstdp.network import state_key
+from bioplastic.symstdp.params import model_params
 
 HAS_BRIAN2CUDA = importlib.util.find_spec("brian2cuda") is not None
 HAS_NVCC = shutil.which("nvcc") is not None
@@ -41,7 +41,7 @@ def restore_prefs():
 def _has_gpu():
     if not HAS_BRIAN2CUDA:
         return False
-    from bioplastic.cuda import gpu_available
+    from bioplastic.symstdp.device.cuda import gpu_available
 
     return gpu_available()
 
@@ -50,7 +50,7 @@ def _has_gpu():
 def test_configure_without_gpu_detection_sets_prefs():
     from brian2 import prefs
 
-    from bioplastic import cuda
+    from bioplastic.symstdp.device import cuda
 
     used = cuda.configure(compute_capability=8.0, gpu_id=1)
     backend = prefs.devices.cuda_standalone.cuda_backend

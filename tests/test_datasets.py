@@ -1,4 +1,4 @@
-"""Tests of bioplastic.datasets (offline: the network is never used)."""
+"""Tests of bioplastic.data.datasets (offline: the network is never used)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bioplastic import datasets
-from bioplastic.datasets import (
+from bioplastic.data import datasets
+from bioplastic.data.datasets import (
     ChecksumError,
     CorruptDataError,
     DataError,
@@ -530,7 +530,7 @@ def test_train_validation_split_rejects_non_integers():
 # --------------------------------------------------------------------------
 
 def test_importable_without_brian2():
-    code = ("import sys; import bioplastic.datasets; "
+    code = ("import sys; import bioplastic.data.datasets; "
             "assert 'brian2' not in sys.modules, 'brian2 was imported'")
     subprocess.run([sys.executable, "-c", code], check=True,
                    cwd=Path(__file__).resolve().parents[1])

@@ -1,9 +1,9 @@
-"""Randman and latency encodings (bioplastic.encoding; numpy only)."""
+"""Randman and latency encodings (bioplastic.data.encoding; numpy only)."""
 
 import numpy as np
 import pytest
 
-from bioplastic import encoding
+from bioplastic.data import encoding
 
 
 def _reference_series(manifold, x):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from bioplastic.engine import Engine, chunk_seed
-from bioplastic.network import state_key
+from bioplastic.symstdp.device.engine import Engine, chunk_seed
+from bioplastic.symstdp.network import state_key
 from test_model import _deterministic_run
 
 pytestmark = pytest.mark.standalone
@@ -32,7 +32,7 @@ def test_runtime_and_cpp_standalone_agree_on_deterministic_input(tmp_path):
 def test_chunks_get_fresh_random_numbers_and_seeds_reproduce(tmp_path):
     """One binary, many runs: a new chunk seed gives new Poisson noise; the same seed
     reproduces the chunk bit for bit."""
-    from bioplastic.params import model_params
+    from bioplastic.symstdp.params import model_params
 
     p = model_params("mnist", 5)
     K = 3
@@ -68,7 +68,7 @@ def test_chunks_get_fresh_random_numbers_and_seeds_reproduce(tmp_path):
 
 
 def test_float32_build_runs_in_single_precision(tmp_path):
-    from bioplastic.params import model_params
+    from bioplastic.symstdp.params import model_params
 
     p = model_params("mnist", 10)
     eng = Engine(p, device="cpp_standalone", chunk_size=4, float32=True, seed=0, verbose=False,
@@ -85,7 +85,7 @@ def test_make_jobs_is_bounded_by_cores_and_memory(monkeypatch):
     import builtins
     import io
 
-    from bioplastic import engine
+    from bioplastic.symstdp.device import engine
 
     monkeypatch.setattr(engine.os, "cpu_count", lambda: 16)
     real_open = builtins.open
@@ -106,7 +106,7 @@ def test_make_jobs_is_bounded_by_cores_and_memory(monkeypatch):
 
 
 def test_huge_pages_tunable_is_added_without_overriding_the_users():
-    from bioplastic.engine import HUGE_PAGES_TUNABLE, _with_huge_pages
+    from bioplastic.symstdp.device.engine import HUGE_PAGES_TUNABLE, _with_huge_pages
 
     assert _with_huge_pages(None) == HUGE_PAGES_TUNABLE
     assert _with_huge_pages("") == HUGE_PAGES_TUNABLE
@@ -115,8 +115,8 @@ def test_huge_pages_tunable_is_added_without_overriding_the_users():
 
 
 def test_plastic_pathways_have_one_scalar_delay_not_one_per_synapse():
-    from bioplastic.network import build_network
-    from bioplastic.params import model_params
+    from bioplastic.symstdp.network import build_network
+    from bioplastic.symstdp.params import model_params
 
     m = build_network(model_params("mnist", 20), chunk_size=2)
     for syn in (m.input_hidden, m.hidden_label):

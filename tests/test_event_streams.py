@@ -1,4 +1,4 @@
-"""Event streams (bioplastic.event_streams): saccade stand-in, binning, pooling, perturbations, N-MNIST errors."""
+"""Event streams (bioplastic.data.event_streams): saccade stand-in, binning, pooling, perturbations, N-MNIST errors."""
 
 import sys
 import types
@@ -7,8 +7,8 @@ import urllib.error
 import numpy as np
 import pytest
 
-from bioplastic.datasets import DataNotFoundError
-from bioplastic.event_streams import (
+from bioplastic.data.datasets import DataNotFoundError
+from bioplastic.data.event_streams import (
     EVENT_DTYPE,
     TonicNotInstalledError,
     add_event_noise,
@@ -65,7 +65,7 @@ def test_polarity_follows_the_motion():
 
 @requires_data
 def test_mnist_digits_give_sparse_streams():
-    from bioplastic.datasets import load_mnist
+    from bioplastic.data.datasets import load_mnist
 
     images, _ = load_mnist("test", data_dir=data_dir())
     frames = saccade_frames(images[:20], n_steps=30, seed=0)

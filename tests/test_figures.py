@@ -1,4 +1,4 @@
-"""Tests of bioplastic.figures and analysis/make_figures.py on synthetic data (headless)."""
+"""Tests of bioplastic.analysis.figures and analysis/make_figures.py on synthetic data (headless)."""
 
 import importlib.util
 import json
@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from bioplastic import figures  # noqa: E402
+from bioplastic.analysis import figures  # noqa: E402
 from bioplastic.runs import write_synthetic_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -205,7 +205,7 @@ def test_hidden_label_weights(rng, tmp_path):
 
 
 def test_figures_do_not_import_brian2():
-    code = "import sys, bioplastic.figures; assert 'brian2' not in sys.modules"
+    code = "import sys, bioplastic.analysis.figures; assert 'brian2' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 

@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from bioplastic.gradient import adaptive_figures as af  # noqa: E402
+from bioplastic.gradient.adaptive import figures as af  # noqa: E402
 
 from conftest import ROOT  # noqa: E402
 

@@ -7,12 +7,12 @@ torch = pytest.importorskip("torch")
 
 from brian2 import ms  # noqa: E402
 
-from bioplastic.gradient.adaptive_network import (  # noqa: E402
+from bioplastic.gradient.adaptive.network import (  # noqa: E402
     AdaptiveScalingNetwork,
     population_rate_response,
     run_brian2_scaled,
 )
-from bioplastic.gradient.adaptive_scaling import AdaptiveScaling, RelaxationRule  # noqa: E402
+from bioplastic.gradient.adaptive.scaling import AdaptiveScaling, RelaxationRule  # noqa: E402
 from bioplastic.gradient.brian2_bridge import torch_raster  # noqa: E402
 from bioplastic.gradient.lif import LIFParams, MaxOverTimeLoss, SpikingNetwork  # noqa: E402
 from bioplastic.gradient.training import evaluate, fit  # noqa: E402

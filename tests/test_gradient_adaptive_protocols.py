@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bioplastic.gradient.adaptive_continual import (  # noqa: E402
+from bioplastic.gradient.adaptive.continual import (  # noqa: E402
     EWC,
     SPLIT_MNIST,
     Replay,
@@ -19,8 +19,8 @@ from bioplastic.gradient.adaptive_continual import (  # noqa: E402
     task_data,
     train_sequentially,
 )
-from bioplastic.gradient.adaptive_network import AdaptiveScalingNetwork  # noqa: E402
-from bioplastic.gradient.adaptive_robustness import (  # noqa: E402
+from bioplastic.gradient.adaptive.network import AdaptiveScalingNetwork  # noqa: E402
+from bioplastic.gradient.adaptive.robustness import (  # noqa: E402
     check_perturbation,
     perturb_inputs,
     perturbed_accuracy,
@@ -223,7 +223,7 @@ def test_continual_protocol_tiny(tmp_path, monkeypatch, capsys):
 
 def test_silent_readout_steps_and_live_logits():
     """The readout is 0 for the first SILENT_READOUT_STEPS steps whatever the weights; the masked loss skips them."""
-    from bioplastic.gradient.adaptive_continual import SILENT_READOUT_STEPS
+    from bioplastic.gradient.adaptive.continual import SILENT_READOUT_STEPS
 
     model = _model(init_gain=20.0)
     x = torch.ones(2, 20, 12)

@@ -1,4 +1,4 @@
-"""Adaptive synaptic scaling: contraction, fixed point, forward and backward (bioplastic.gradient.adaptive_scaling)."""
+"""Adaptive synaptic scaling: contraction, fixed point, forward and backward (bioplastic.gradient.adaptive.scaling)."""
 
 import math
 
@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 from brian2 import ms  # noqa: E402
 
-from bioplastic.gradient.adaptive_scaling import (  # noqa: E402
+from bioplastic.gradient.adaptive.scaling import (  # noqa: E402
     AdaptiveScaling,
     RelaxationRule,
     effective_weight,

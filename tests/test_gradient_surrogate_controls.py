@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bioplastic import encoding  # noqa: E402
+from bioplastic.data import encoding  # noqa: E402
 from bioplastic.gradient import lif, training  # noqa: E402
 
 pytestmark = pytest.mark.gradient

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bioplastic.gradient import figures  # noqa: E402
+from bioplastic.gradient.surrogate import figures  # noqa: E402
 
 
 def test_figures_draw_the_data_without_torch():
@@ -43,5 +43,5 @@ def test_figures_draw_the_data_without_torch():
 def test_figures_module_does_not_import_torch():
     import subprocess
 
-    code = "import sys, bioplastic.gradient.figures; sys.exit('torch' in sys.modules)"
+    code = "import sys, bioplastic.gradient.surrogate.figures; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

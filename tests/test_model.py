@@ -5,10 +5,10 @@ import pytest
 from brian2 import Hz, NeuronGroup, Network, SpikeMonitor, StateMonitor, Synapses, mV, ms, second
 from brian2.units.fundamentalunits import DimensionMismatchError
 
-from bioplastic import plasticity
-from bioplastic.engine import Engine
-from bioplastic.network import build_network, state_key
-from bioplastic.params import (ExcitatoryParams, InputParams, LabelParams, STDPParams,
+from bioplastic.symstdp import plasticity
+from bioplastic.symstdp.device.engine import Engine
+from bioplastic.symstdp.network import build_network, state_key
+from bioplastic.symstdp.params import (ExcitatoryParams, InputParams, LabelParams, STDPParams,
                                model_params)
 
 
@@ -146,7 +146,7 @@ def test_scaling_holds_every_column_sum_at_target_after_each_sample():
     mon_in = StateMonitor(m.input_hidden, "w", record=True, dt=p.input.t_window, when="start", order=-2)
     mon_lab = StateMonitor(m.hidden_label, "w", record=True, dt=p.input.t_window, when="start", order=-2)
     m.net.add(mon_in, mon_lab)
-    from bioplastic.datasets import load_mnist
+    from bioplastic.data.datasets import load_mnist
     from conftest import data_dir
 
     if data_dir() is None:
@@ -166,8 +166,8 @@ def test_scaling_holds_every_column_sum_at_target_after_each_sample():
 
 
 def test_theta_grows_per_spike_and_decays_with_tau_theta():
-    from bioplastic.neurons import make_excitatory
-    from bioplastic.params import InputParams
+    from bioplastic.symstdp.neurons import make_excitatory
+    from bioplastic.symstdp.params import InputParams
 
     exc_p = ExcitatoryParams(tau_theta=200 * ms, theta_plus=0.07 * mV)
     stdp = STDPParams(nu=0.0, w_max=1.0, w_init_max=0.3, w_total=1.0)
@@ -262,8 +262,8 @@ def test_engine_rejects_bad_chunk_input():
 
 def test_euler_scheme_decays_conductances_exactly():
     """Under "euler" the conductances decay by exactly exp(-dt/tau) per step (GeNN's scheme)."""
-    from bioplastic.neurons import make_excitatory
-    from bioplastic.params import InputParams
+    from bioplastic.symstdp.neurons import make_excitatory
+    from bioplastic.symstdp.params import InputParams
 
     exc_p = ExcitatoryParams()
     stdp = STDPParams(nu=0.0, w_max=1.0, w_init_max=0.3, w_total=1.0)
@@ -277,7 +277,7 @@ def test_euler_scheme_decays_conductances_exactly():
 
 
 def test_parameter_overrides_check_units_and_names():
-    from bioplastic.params import with_overrides
+    from bioplastic.symstdp.params import with_overrides
 
     p = with_overrides(model_params("mnist", 100), {"label.teacher_rate": "100*Hz", "stdp_input.nu": "0.01"})
     assert p.label.teacher_rate == 100 * Hz and p.stdp_input.nu == 0.01
@@ -292,8 +292,8 @@ def test_parameter_overrides_check_units_and_names():
 def test_implicit_euler_step_decays_exactly_and_is_stable():
     """Under "implicit_euler" the decays are exact and v takes the backward Euler step,
     staying within [E_inh, E_exc] at conductances where forward Euler explodes."""
-    from bioplastic.neurons import make_excitatory
-    from bioplastic.params import InputParams
+    from bioplastic.symstdp.neurons import make_excitatory
+    from bioplastic.symstdp.params import InputParams
 
     exc_p = ExcitatoryParams()
     stdp = STDPParams(nu=0.0, w_max=1.0, w_init_max=0.3, w_total=1.0)
@@ -324,7 +324,7 @@ def test_branch_free_exponential_euler_equals_brians():
     Euler values, refractoriness included."""
     from brian2 import SpikeMonitor
 
-    from bioplastic.neurons import INHIBITORY_EQS, branch_free_exponential_euler
+    from bioplastic.symstdp.neurons import INHIBITORY_EQS, branch_free_exponential_euler
 
     ns = dict(v_rest=-60 * mV, E_exc=0 * mV, tau_m=10 * ms, tau_ge=1 * ms)
     runs = []
@@ -353,8 +353,8 @@ def test_inhibitory_euler_gives_the_same_spikes_as_exponential_euler(tmp_path):
 
     from brian2.devices import reinit_and_delete
 
-    from bioplastic.engine import chunk_seed
-    from bioplastic.params import model_params
+    from bioplastic.symstdp.device.engine import chunk_seed
+    from bioplastic.symstdp.params import model_params
 
     big = model_params("mnist", 6400)
     assert big.method == "implicit_euler" and big.inhibitory_method == "euler"

@@ -1,4 +1,4 @@
-"""Tests of bioplastic.readout on hand-made spike counts with known answers."""
+"""Tests of bioplastic.analysis.readout on hand-made spike counts with known answers."""
 
 import subprocess
 import sys
@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from bioplastic.readout import (
+from bioplastic.analysis.readout import (
     accuracy,
     assign_neurons,
     assignment_predictions,
@@ -221,13 +221,13 @@ def test_confusion_matrix_default_shape_and_validation():
 
 
 def test_readout_does_not_import_brian2():
-    code = ("import sys, bioplastic.readout, bioplastic.runs; "
+    code = ("import sys, bioplastic.analysis.readout, bioplastic.runs; "
             "assert 'brian2' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_rolling_assignment_equals_assign_neurons_on_the_window():
-    from bioplastic.readout import RollingAssignment
+    from bioplastic.analysis.readout import RollingAssignment
 
     rng = np.random.default_rng(0)
     counts = rng.poisson(1.0, (500, 30)) * (rng.random(30) < 0.8)

@@ -1,8 +1,8 @@
 """What a user gets wrong with a long run, and the evaluation schedule (issue 10).
 
-Most tests drive :func:`bioplastic.experiment.run_supervised` with a small
+Most tests drive :func:`bioplastic.symstdp.experiment.run_supervised` with a small
 stand-in for the simulator (:class:`FakeEngine`: same interface as
-:class:`bioplastic.engine.Engine`, deterministic toy dynamics, fast), so that
+:class:`bioplastic.symstdp.device.engine.Engine`, deterministic toy dynamics, fast), so that
 interruptions, full disks and NaN states can be produced exactly where they
 matter.  The command-line tests call the protocol script and stop before
 any simulation.  ``tests/test_protocol.py`` interrupts a real compiled run
@@ -61,7 +61,7 @@ class FakeEngine:
             excitatory=group("excitatory", "theta", volt.dim),
             controller=group("controller", "intensity", DIMENSIONLESS),
         )
-        from bioplastic.network import state_key
+        from bioplastic.symstdp.network import state_key
 
         m = self.model
         self.k_ih, self.k_hl = state_key(m.input_hidden, "w"), state_key(m.hidden_label, "w")
@@ -75,7 +75,7 @@ class FakeEngine:
         return {k: v.copy() for k, v in self._initial.items()}
 
     def run_chunk(self, state, rates_hz, labels, learning, seed):
-        from bioplastic.engine import ChunkResult
+        from bioplastic.symstdp.device.engine import ChunkResult
 
         i_call = len(FakeEngine.log)
         n_valid = int((np.asarray(labels) >= 0).sum())
@@ -104,9 +104,9 @@ class FakeEngine:
 
 @pytest.fixture
 def fake_engine(monkeypatch):
-    import bioplastic.engine
+    import bioplastic.symstdp.device.engine
 
-    monkeypatch.setattr(bioplastic.engine, "Engine", FakeEngine)
+    monkeypatch.setattr(bioplastic.symstdp.device.engine, "Engine", FakeEngine)
     FakeEngine.log = []
     FakeEngine.hook = None
     yield FakeEngine
@@ -114,7 +114,7 @@ def fake_engine(monkeypatch):
 
 
 def _cfg(out, **kw):
-    from bioplastic.experiment import ExperimentConfig
+    from bioplastic.symstdp.experiment import ExperimentConfig
 
     base = dict(n_hidden=10, n_train=250, n_test=40, chunk_size=100, seed=1, out=str(out),
                 data_dir=str(data_dir()), eval_every=100, n_eval=30, verbose=False, device="runtime")
@@ -123,7 +123,7 @@ def _cfg(out, **kw):
 
 
 def _run(cfg, resume=False):
-    from bioplastic.experiment import run_supervised
+    from bioplastic.symstdp.experiment import run_supervised
 
     return run_supervised(cfg, resume=resume, command=["protocols/supervised_mnist.py", "--out", cfg.out])
 
@@ -208,7 +208,7 @@ def test_resume_with_more_epochs_trains_on_and_a_complete_run_is_left_alone(tmp_
 
 
 def test_evaluation_subset_source_and_automatic_spacing():
-    from bioplastic.experiment import _evaluation_subset, evaluation_every
+    from bioplastic.symstdp.experiment import _evaluation_subset, evaluation_every
 
     x = np.arange(200 * 4).reshape(200, 2, 2)
     y = np.arange(200) % 10
@@ -238,7 +238,7 @@ def test_evaluation_subset_source_and_automatic_spacing():
 
 @requires_data
 def test_sigint_mid_chunk_then_resume_learns_every_sample_once(tmp_path, fake_engine):
-    from bioplastic.experiment import RunInterrupted
+    from bioplastic.symstdp.experiment import RunInterrupted
 
     _run(_cfg(tmp_path / "ref", epochs=2))
     ref = _weights(tmp_path / "ref")
@@ -278,7 +278,7 @@ def test_sigint_mid_chunk_then_resume_learns_every_sample_once(tmp_path, fake_en
 def test_signal_while_writing_waits_for_the_checkpoint(tmp_path, fake_engine, monkeypatch):
     """A signal that arrives while a chunk is being written stops the run after the write."""
     from bioplastic import runs
-    from bioplastic.experiment import RunInterrupted
+    from bioplastic.symstdp.experiment import RunInterrupted
 
     real = runs.save_table
     calls = []
@@ -329,7 +329,7 @@ def test_disk_full_during_checkpoint_keeps_the_previous_one(tmp_path, fake_engin
 
 @requires_data
 def test_nan_in_a_new_chunk_state_stops_before_anything_is_written(tmp_path, fake_engine):
-    from bioplastic.experiment import NonFiniteStateError
+    from bioplastic.symstdp.experiment import NonFiniteStateError
 
     def poison_second_chunk(engine, i_call, learning):
         if learning and sum(1 for lrn, _ in FakeEngine.log if lrn) == 2:
@@ -361,7 +361,7 @@ def test_nan_in_a_new_chunk_state_stops_before_anything_is_written(tmp_path, fak
 
 @requires_data
 def test_resume_refuses_corrupt_or_foreign_checkpoints(tmp_path, fake_engine):
-    from bioplastic.experiment import NonFiniteStateError
+    from bioplastic.symstdp.experiment import NonFiniteStateError
     from bioplastic.runs import RunError, load_npz, save_npz
 
     out = tmp_path / "run"

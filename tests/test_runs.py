@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from bioplastic import runs
-from bioplastic.readout import accuracy, assignment_predictions, supervised_predictions
+from bioplastic.analysis.readout import accuracy, assignment_predictions, supervised_predictions
 from bioplastic.runs import (
     FORMAT_VERSION,
     IncompleteRunError,

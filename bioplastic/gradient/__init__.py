@@ -10,6 +10,8 @@ Surrogate-gradient family (Zenke & Vogels 2021; docs/surrogate_gradient.rst):
 discrete LIF map, eq. 4.1, and its loss), ``regularizers`` (spike-count
 bounds), ``training`` (the one training loop of the gradient families),
 ``brian2_bridge`` (the same map as Brian2 equations), ``nir_io`` (NIR export
-and import) and ``figures`` (plots, no torch).  Data encodings (Randman,
-latency code) are in :mod:`bioplastic.encoding`.
+and import); its figures are in ``surrogate.figures`` (plots, no torch).
+Time-to-first-spike family: ``ttfs/``; adaptive synaptic scaling: ``adaptive/``.
+Data encodings (Randman,
+latency code) are in :mod:`bioplastic.data.encoding`.
 """

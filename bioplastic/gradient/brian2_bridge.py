@@ -189,7 +189,7 @@ def run_brian2(weights, x, device="runtime", directory=None, target="numpy", bui
     build : callable, optional
         ``build(weights, x) -> (net, handles)`` with the handles of
         :func:`build_network` (default); models that extend the map (e.g.
-        :mod:`bioplastic.gradient.adaptive_network`) pass their own.
+        :mod:`bioplastic.gradient.adaptive.network`) pass their own.
     weights_fn : callable, optional
         Turns a model into the *weights* dict (default :func:`weights_of`).
 
@@ -197,7 +197,7 @@ def run_brian2(weights, x, device="runtime", directory=None, target="numpy", bui
     -------
     BridgeResult
     """
-    from ..engine import brian2_device
+    from bioplastic.symstdp.device.engine import brian2_device
 
     if not isinstance(weights, dict):
         weights = (weights_fn or weights_of)(weights)

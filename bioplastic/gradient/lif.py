@@ -33,10 +33,10 @@ import numpy as np
 import torch
 from brian2 import Quantity, ms
 
-from ..params import _q
-from . import regularizers
-from .surrogates import Surrogate, get_surrogate
-from .training import BatchResult
+from bioplastic.symstdp.params import _q
+from bioplastic.gradient import regularizers
+from bioplastic.gradient.surrogates import Surrogate, get_surrogate
+from bioplastic.gradient.training import BatchResult
 
 __all__ = ["LIFParams", "Decays", "NetworkOutput", "SpikingNetwork", "MaxOverTimeLoss",
            "SpikeTimesBatches", "spikes_from_times"]
@@ -296,7 +296,7 @@ class SpikeTimesBatches:
     ----------
     times : array_like
         ``(n, n_units)`` spike steps; ``nb_steps`` means no spike (as in
-        :class:`bioplastic.encoding.SpikeTimes`).
+        :class:`bioplastic.data.encoding.SpikeTimes`).
     nb_steps : int
     dtype : torch.dtype
     sparse : bool

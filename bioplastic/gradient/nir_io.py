@@ -51,7 +51,7 @@ def to_nir(weights):
     """
     import nir
 
-    from .brian2_bridge import weights_of
+    from bioplastic.gradient.brian2_bridge import weights_of
 
     if not isinstance(weights, dict):
         weights = weights_of(weights)

@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..runs import check_writable, load_npz, save_npz, save_table, write_json
+from bioplastic.runs import check_writable, load_npz, save_npz, save_table, write_json
 
 __all__ = [
     "BatchResult",

@@ -226,7 +226,7 @@ def run_brian2(network, t_input, *, dt_fraction=0.01, device="runtime", director
         multiples of ``dt`` (plain) or crossing times (precise); ``inf`` =
         silent within ``[0, t_max]``.
     """
-    from ...engine import brian2_device
+    from bioplastic.symstdp.device.engine import brian2_device
 
     if device not in ("runtime", "cpp_standalone"):
         raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {device!r}")
@@ -299,8 +299,8 @@ def compare(network, t_input, brian_times, *, dt_fraction=0.01, precise=False):
     """
     import torch
 
-    from .coding import predict
-    from .neuron import spike_times
+    from bioplastic.gradient.ttfs.coding import predict
+    from bioplastic.gradient.ttfs.neuron import spike_times
 
     params = network if isinstance(network, dict) else weights_of(network)
     t_max, v_th = params["t_max"], params["v_th"]

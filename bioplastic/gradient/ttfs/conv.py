@@ -23,7 +23,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .neuron import spike_times
+from bioplastic.gradient.ttfs.neuron import spike_times
 
 __all__ = ["conv_spike_times", "min_pool2d", "TTFSConvNetwork"]
 

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from .neuron import spike_times
+from bioplastic.gradient.ttfs.neuron import spike_times
 
 __all__ = ["TTFSNetwork", "spike_counts"]
 

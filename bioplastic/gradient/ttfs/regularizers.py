@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import torch
 
-from .neuron import causal_weight_sum
+from bioplastic.gradient.ttfs.neuron import causal_weight_sum
 
 __all__ = ["m_ssr", "f_ssr", "REGULARIZERS", "network_regularizer"]
 

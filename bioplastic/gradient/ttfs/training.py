@@ -28,10 +28,10 @@ import warnings
 
 import torch
 
-from ..training import BatchResult
-from .coding import predict, ttfs_cross_entropy
-from .network import spike_counts
-from .regularizers import REGULARIZERS, network_regularizer
+from bioplastic.gradient.training import BatchResult
+from bioplastic.gradient.ttfs.coding import predict, ttfs_cross_entropy
+from bioplastic.gradient.ttfs.network import spike_counts
+from bioplastic.gradient.ttfs.regularizers import REGULARIZERS, network_regularizer
 
 __all__ = ["TTFSObjective", "SilentLayerWarning", "SilentLayerError"]
 

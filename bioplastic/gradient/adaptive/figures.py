@@ -2,8 +2,8 @@
 
 Every function takes arrays or DataFrames (as the protocols write them) and
 an ``ax=None`` argument, draws into the given Axes (or a new figure) and
-returns the Axes.  Use :func:`bioplastic.figures.style` and
-:func:`bioplastic.figures.save_figure` around them.  Nothing here imports
+returns the Axes.  Use :func:`bioplastic.analysis.figures.style` and
+:func:`bioplastic.analysis.figures.save_figure` around them.  Nothing here imports
 torch or Brian2.
 """
 

@@ -4,7 +4,7 @@ Conductances ``ge``, ``gi`` are dimensionless (in units of the leak
 conductance), as in the paper and the GeNN code, so synaptic weights are
 dimensionless too.
 
-Integration (``method``, :attr:`bioplastic.params.ModelParams.method`).  The
+Integration (``method``, :attr:`bioplastic.symstdp.params.ModelParams.method`).  The
 membrane equations are linear in ``v`` with coefficients that depend on the
 conductances.
 
@@ -52,7 +52,7 @@ conductances.
 The variants use ``"euler"`` below N_E = 6400 and ``"implicit_euler"`` at
 6400 (``"exponential_euler"`` before session 5), where the inhibitory group
 keeps ``"euler"``
-(:attr:`bioplastic.params.ModelParams.inhibitory_method`: its only input is
+(:attr:`bioplastic.symstdp.params.ModelParams.inhibitory_method`: its only input is
 its excitatory partner, so Euler stays stable).  The label layer (10 neurons, inputs of weight up to 40) always uses
 exponential Euler.
 """
@@ -60,17 +60,13 @@ exponential Euler.
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
-from brian2 import NeuronGroup, Equations
-from brian2.parsing.sympytools import sympy_to_str
-from brian2.stateupdaters.base import (
-    StateUpdateMethod,
-    UnsupportedEquationsException,
-    extract_method_options,
-)
-from brian2.stateupdaters.exponential_euler import get_conditionally_linear_system
+from brian2 import Equations, NeuronGroup
 
-from .plasticity import (
+from bioplastic.symstdp.integrators import (  # noqa: F401  (re-exported)
+    DECAY_CONSTANTS, METHODS, BoundedEuler, BranchFreeExponentialEuler, LinearImplicitEuler,
+    _integration_namespace, brian_method, branch_free_exponential_euler, linear_implicit_euler,
+    step_equivalent_tau)
+from bioplastic.symstdp.plasticity import (
     POST_TRACE_EQS,
     POST_TRACE_ON_SPIKE,
     PRE_TRACE_EQS,
@@ -79,7 +75,7 @@ from .plasticity import (
     post_trace_namespace,
     pre_trace_namespace,
 )
-from .schedule import PRESENTING, clock_args, schedule_namespace
+from bioplastic.symstdp.schedule import PRESENTING, clock_args, schedule_namespace
 
 __all__ = [
     "INPUT_EQS",
@@ -203,174 +199,8 @@ count += int({PRESENTING})
 """
 
 
-def _unmasked(expr):
-    """``expr`` with Brian2's refractoriness mask ``int(not_refractory)`` replaced by 1.
-
-    For ``(unless refractory)`` equations Brian2 multiplies the right-hand side
-    by ``int(not_refractory)`` *and* writes the new value back only where
-    ``not_refractory`` holds (``if not_refractory: v = _v``).  The first mask
-    makes the generated C++ branch on every neuron, and a function call such
-    as ``exp`` inside a branch is not vectorised; the second mask alone keeps
-    refractory neurons where they are.  So the state updaters below take the
-    first one out: same values, branch-free loops.
-    """
-    def is_mask(e):
-        return (isinstance(e, sp.Function) and type(e).__name__ == "int_" and len(e.args) == 1
-                and isinstance(e.args[0], sp.Symbol) and e.args[0].name == "not_refractory")
-
-    return sp.sympify(expr).replace(is_mask, lambda e: sp.Integer(1))
-
-
-def _linear_system(equations, variables, name):
-    if equations.is_stochastic:
-        raise UnsupportedEquationsException(f"{name}: no stochastic equations")
-    try:
-        system = get_conditionally_linear_system(equations, variables)
-    except ValueError:
-        raise UnsupportedEquationsException(
-            f"{name}: equations must be conditionally linear") from None
-    return {var: (_unmasked(A), _unmasked(B)) for var, (A, B) in system.items()}
-
-
-class BoundedEuler(StateUpdateMethod):
-    """Brian2's forward Euler, with the new values of some variables clipped to bounds.
-
-    ``BoundedEuler({"v": ("E_inh", "inf * volt")})`` computes Brian2's
-    ``euler`` step and then ``_v = clip(_v, E_inh, inf * volt)`` before the new
-    value is written back (only where the neuron is not refractory, as for
-    every ``unless refractory`` variable).  This is the GeNN code's floor of the
-    excitatory potential, inside the state updater's loop instead of in a loop
-    of its own after it (same values: a refractory neuron sits at ``v_reset``,
-    above the floor).
-
-    Parameters
-    ----------
-    bounds : dict
-        ``{variable: (lower, upper)}``, expressions in the group's namespace.
-    """
-
-    def __init__(self, bounds):
-        self.bounds = dict(bounds)
-
-    def __call__(self, equations, variables=None, method_options=None):
-        from brian2.stateupdaters.explicit import euler
-
-        lines = euler(equations, variables, method_options).splitlines()
-        for var, (low, high) in self.bounds.items():
-            new = f"_{var}"
-            at = [k for k, line in enumerate(lines) if line.split("=")[0].strip() == new]
-            if len(at) != 1:
-                raise UnsupportedEquationsException(
-                    f"bounded Euler: no single update of {var!r} in Brian2's Euler step")
-            lines.insert(at[0] + 1, f"{new} = clip({new}, {low}, {high})")
-        return "\n".join(lines)
-
-
-class LinearImplicitEuler(StateUpdateMethod):
-    """Backward Euler for conditionally linear equations, coefficients frozen over a step.
-
-    Every equation ``dx/dt = A x + B`` (``A`` and ``B`` may depend on the
-    other variables, not on ``x``) is advanced by
-    ``x_new = (x + dt * B) / (1 - dt * A)``, all from the start-of-step values
-    (as Brian2's exponential Euler does, with ``exp(A dt)`` replaced by its
-    implicit-Euler counterpart).  Unconditionally stable for ``A <= 0``.
-    """
-
-    def __call__(self, equations, variables=None, method_options=None):
-        extract_method_options(method_options, {})
-        system = _linear_system(equations, variables, "linear implicit Euler")
-        dt = sp.Symbol("dt")
-        code = []
-        for var, (A, B) in system.items():
-            x = sp.Symbol(var)
-            update = x + dt * B if A == 0 else (x + dt * B) / (1 - dt * A)
-            code.append(f"_{var} = {sympy_to_str(update)}")
-        code += [f"{var} = _{var}" for var in system]
-        return "\n".join(code)
-
-
-class BranchFreeExponentialEuler(StateUpdateMethod):
-    """Brian2's exponential Euler, with the refractoriness mask left to the write-back.
-
-    The same update as ``method="exponential_euler"``:
-    ``x_new = (x + B/A) * exp(A dt) - B/A`` (``x * exp(A dt)`` when ``B = 0``,
-    ``x + dt * B`` when ``A = 0``), with ``int(not_refractory)`` taken out of
-    ``A`` and ``B`` (:func:`_unmasked`).  Brian2's generated code computed
-    ``exp`` inside a per-neuron branch on the refractory state, which the C++
-    compiler cannot vectorise (glibc's vector ``exp`` has no masked variant);
-    here it is computed for every neuron and kept only where the neuron is not
-    refractory, so the loop vectorises.
-    """
-
-    def __call__(self, equations, variables=None, method_options=None):
-        extract_method_options(method_options, {})
-        system = _linear_system(equations, variables, "exponential Euler")
-        dt = sp.Symbol("dt")
-        code = []
-        for var, (A, B) in system.items():
-            x = sp.Symbol(var)
-            if A == 0:
-                update = x + dt * B
-            elif B != 0:
-                code.append(f"_BA_{var} = {sympy_to_str(B / A)}")
-                ba = sp.Symbol(f"_BA_{var}")
-                update = (x + ba) * sp.exp(A * dt) - ba
-            else:
-                update = x * sp.exp(A * dt)
-            code.append(f"_{var} = {sympy_to_str(update)}")
-        code += [f"{var} = _{var}" for var in system]
-        return "\n".join(code)
-
-
-#: The backward-Euler state updater (``method="implicit_euler"``).
-linear_implicit_euler = LinearImplicitEuler()
-#: Exponential Euler as generated for ``method="exponential_euler"``.
-branch_free_exponential_euler = BranchFreeExponentialEuler()
-
-#: Integration methods of the hidden groups, by name.
-METHODS = ("euler", "exponential_euler", "implicit_euler")
-
-
-def brian_method(method):
-    """The Brian2 ``method`` argument for one of :data:`METHODS` (others pass through)."""
-    return {"implicit_euler": linear_implicit_euler,
-            "exponential_euler": branch_free_exponential_euler}.get(method, method)
-
-
 def _namespace(table, names):
     return {name: getattr(table, name) for name in names}
-
-
-def step_equivalent_tau(tau, dt, method="euler"):
-    """Time constant whose (forward or backward) Euler step decays by exactly ``exp(-dt / tau)``.
-
-    Parameters
-    ----------
-    tau, dt : Quantity
-    method : {"euler", "implicit_euler"}
-
-    Returns
-    -------
-    Quantity
-        ``dt / (1 - exp(-dt / tau))`` for forward Euler (slightly larger than
-        ``tau + dt / 2``), ``dt / (exp(dt / tau) - 1)`` for backward Euler
-        (slightly smaller than ``tau - dt / 2``).
-    """
-    if method == "implicit_euler":
-        return dt / np.expm1(float(dt / tau))
-    return dt / (1 - np.exp(-float(dt / tau)))
-
-
-#: Time constants of linear decays, replaced by their step equivalents under Euler.
-DECAY_CONSTANTS = ("tau_ge", "tau_gi", "tau_xpre", "tau_xpost", "tau_theta")
-
-
-def _integration_namespace(namespace, method, dt):
-    if method in ("euler", "implicit_euler"):
-        for key in DECAY_CONSTANTS:
-            if key in namespace:
-                namespace[key] = step_equivalent_tau(namespace[key], dt, method)
-    return namespace
 
 
 def make_input(n_input, input_params, stdp_input, stimulus, controller, dt, method="exact", name="input",
@@ -380,13 +210,13 @@ def make_input(n_input, input_params, stdp_input, stimulus, controller, dt, meth
     Parameters
     ----------
     n_input : int
-    input_params : bioplastic.params.InputParams
-    stdp_input : bioplastic.params.STDPParams
+    input_params : bioplastic.symstdp.params.InputParams
+    stdp_input : bioplastic.symstdp.params.STDPParams
         The pathway whose presynaptic trace this group carries.
     stimulus : TimedArray
-        Base rates, from :func:`bioplastic.schedule.make_stimulus`.
+        Base rates, from :func:`bioplastic.symstdp.schedule.make_stimulus`.
     controller : NeuronGroup
-        From :func:`bioplastic.schedule.make_controller`.
+        From :func:`bioplastic.symstdp.schedule.make_controller`.
     dt : Quantity
     method : str
     name : str
@@ -438,9 +268,9 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
     ----------
     n : int
         N_E.
-    exc : bioplastic.params.ExcitatoryParams
-    input_params : bioplastic.params.InputParams
-    stdp_input, stdp_label : bioplastic.params.STDPParams
+    exc : bioplastic.symstdp.params.ExcitatoryParams
+    input_params : bioplastic.symstdp.params.InputParams
+    stdp_input, stdp_label : bioplastic.symstdp.params.STDPParams
         The pathway the group is postsynaptic to (input -> hidden, carries
         ``xpost``, ``wsum``, ``scale``) and presynaptic to (hidden -> label,
         carries ``xpre``).
@@ -501,7 +331,7 @@ def make_inhibitory(n, inh, dt=None, method="exponential_euler", name="inhibitor
     Parameters
     ----------
     n : int
-    inh : bioplastic.params.InhibitoryParams
+    inh : bioplastic.symstdp.params.InhibitoryParams
     dt : Quantity
     method : str
     name : str
@@ -547,9 +377,9 @@ def make_label(lab, input_params, stdp_label, controller, dt=None, method="expon
 
     Parameters
     ----------
-    lab : bioplastic.params.LabelParams
-    input_params : bioplastic.params.InputParams
-    stdp_label : bioplastic.params.STDPParams
+    lab : bioplastic.symstdp.params.LabelParams
+    input_params : bioplastic.symstdp.params.InputParams
+    stdp_label : bioplastic.symstdp.params.STDPParams
         The hidden -> label pathway (the group carries ``xpost``, ``wsum``, ``scale``).
     controller : NeuronGroup
     dt : Quantity

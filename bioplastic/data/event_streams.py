@@ -6,7 +6,7 @@ polarity channels (ON: brightness went up, OFF: it went down), about 300 ms.
 It is only available by download.  This module offers
 
 * :func:`saccade_frames`, an offline stand-in made from the MNIST IDX files
-  (:func:`bioplastic.datasets.load_mnist`): the digit, in a 34 x 34 frame, is
+  (:func:`bioplastic.data.datasets.load_mnist`): the digit, in a 34 x 34 frame, is
   moved along a small triangle (three straight "saccades"); each pixel emits
   ON/OFF events when its intensity has changed by a (per-pixel jittered)
   contrast threshold since its last event, as a DVS pixel does; events are
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import DataError, DataNotFoundError
+from bioplastic.data.datasets import DataError, DataNotFoundError
 
 __all__ = [
     "SENSOR_SIZE",
@@ -281,7 +281,7 @@ def mnist_event_dataset(split: str = "train", n_per_class: int = 100, n_steps: i
     pool : int
         OR-pooling of the 34 x 34 frames (2: 17 x 17, 578 inputs).
     data_dir : optional
-        See :func:`bioplastic.datasets.find_data_file`.
+        See :func:`bioplastic.data.datasets.find_data_file`.
 
     Returns
     -------
@@ -290,7 +290,7 @@ def mnist_event_dataset(split: str = "train", n_per_class: int = 100, n_steps: i
     y : numpy.ndarray
         ``int64`` labels.
     """
-    from .datasets import load_mnist
+    from bioplastic.data.datasets import load_mnist
 
     images, labels = load_mnist(split, data_dir=data_dir)
     idx = balanced_subset(labels, n_per_class, seed=seed)
@@ -349,7 +349,7 @@ def load_nmnist(split: str = "train", save_to=None, n_steps: int = 30, n_samples
         raise TonicNotInstalledError(
             "N-MNIST is read through the optional package 'tonic', which is not installed: "
             "run `pip install tonic` (it downloads N-MNIST, about 1 GB, on first use, so it needs a network), "
-            "or use the offline stand-in bioplastic.event_streams.saccade_frames(load_mnist(...)[0])."
+            "or use the offline stand-in bioplastic.data.event_streams.saccade_frames(load_mnist(...)[0])."
         ) from None
     if save_to is None:
         save_to = os.environ.get("BIOPLASTIC_NMNIST") or Path.home() / ".cache" / "bioplastic" / "nmnist"
@@ -366,7 +366,7 @@ def load_nmnist(split: str = "train", save_to=None, n_steps: int = 30, n_samples
         raise DataNotFoundError(
             f"tonic could not read or download N-MNIST into {save_to} ({type(exc).__name__}: {exc}). "
             "Downloading needs a network; offline, copy an existing tonic 'NMNIST' folder there, "
-            "or use the stand-in bioplastic.event_streams.saccade_frames.", searched=[folder]) from exc
+            "or use the stand-in bioplastic.data.event_streams.saccade_frames.", searched=[folder]) from exc
     n = len(dataset) if n_samples is None else min(int(n_samples), len(dataset))
     size = SENSOR_SIZE[0] // pool
     frames = np.zeros((n, n_steps, 2, size, size), dtype=bool)

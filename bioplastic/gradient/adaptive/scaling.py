@@ -45,7 +45,7 @@ starting from the same rest value ``a*(0)`` stays equal for all targets ``i``
 of ``j`` at every step, so storing it per synapse would only repeat ``a_j``
 ``n_post`` times.  (Brian2 stores it per synapse all the same, as its
 short-term-plasticity examples do; see
-:mod:`bioplastic.gradient.adaptive_network`.)
+:mod:`bioplastic.gradient.adaptive.network`.)
 
 The default rule, :class:`RelaxationRule`::
 

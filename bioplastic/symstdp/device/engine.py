@@ -43,7 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .network import state_key
+from bioplastic.symstdp.device.build import default_build_root, make_jobs
+from bioplastic.symstdp.network import state_key
 
 __all__ = ["DEVICES", "Engine", "ChunkResult", "default_build_root", "chunk_seed",
            "FLUSH_DENORMALS_CODE", "VECTORIZE_FLAG", "brian2_device"]
@@ -107,34 +108,6 @@ def _with_huge_pages(tunables: str | None) -> str:
 
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
-
-
-def default_build_root() -> Path:
-    """Where compiled projects are cached: ``$BIOPLASTIC_BUILD_DIR`` or the user cache."""
-    env = os.environ.get("BIOPLASTIC_BUILD_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "bioplastic" / "build"
-
-
-def make_jobs() -> int:
-    """Parallel ``make`` jobs for a standalone build: one per core, bounded by memory.
-
-    A C++ or nvcc compile of one generated file takes up to about 1.5 GiB, and an
-    unbounded ``-j`` was OOM-killed on small machines; nvcc builds (about 40
-    files) on a 16-core machine gain most from the extra jobs.
-    """
-    jobs = os.cpu_count() or 1
-    try:
-        with open("/proc/meminfo") as f:
-            info = dict(line.split(":", 1) for line in f)
-        avail_gib = int(info["MemAvailable"].split()[0]) / 2**20
-        jobs = min(jobs, max(1, int(avail_gib / 1.5)))
-    except (OSError, KeyError, ValueError):
-        jobs = min(jobs, 4)
-    return jobs
 
 
 @contextlib.contextmanager
@@ -213,28 +186,31 @@ class ChunkResult:
         return nxt > self.ptr
 
 
-#: The modules whose content decides the generated code; with every template in
-#: ``cpp_templates`` they are part of the build key, so that a cached build is
-#: never reused after the model's code changed.
-_GENERATING_MODULES = ("neurons.py", "network.py", "plasticity.py", "schedule.py", "engine.py",
-                       "codegen.py", "cuda.py")
+#: The files whose content decides the generated code (paths inside the
+#: ``bioplastic`` package); with every template in ``symstdp/device/templates``
+#: they are part of the build key, so that a cached build is never reused after
+#: the model's code changed.
+_GENERATING_MODULES = ("symstdp/neurons.py", "symstdp/integrators.py", "symstdp/network.py",
+                       "symstdp/plasticity.py", "symstdp/schedule.py", "symstdp/device/engine.py",
+                       "symstdp/device/codegen.py", "symstdp/device/cuda.py")
 
 
 def _generating_code_digest() -> str:
-    here = Path(__file__).resolve().parent
-    files = [here / name for name in _GENERATING_MODULES] + sorted((here / "cpp_templates").glob("*.cpp"))
+    root = Path(__file__).resolve().parents[2]  # the bioplastic package
+    files = [root / name for name in _GENERATING_MODULES if (root / name).exists()]
+    files += sorted((root / "symstdp" / "device" / "templates").glob("*.cpp"))
     h = hashlib.sha256()
     for f in files:
-        h.update(f.relative_to(here).as_posix().encode() + b"\0" + f.read_bytes())
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]
 
 
 class Engine:
-    """Compile-once, run-in-chunks driver of a :class:`~bioplastic.network.SymSTDPNetwork`.
+    """Compile-once, run-in-chunks driver of a :class:`~bioplastic.symstdp.network.SymSTDPNetwork`.
 
     Parameters
     ----------
-    params : bioplastic.params.ModelParams
+    params : bioplastic.symstdp.params.ModelParams
     device : {"runtime", "cpp_standalone", "cuda_standalone"}
     chunk_size : int
         Windows per chunk, K.
@@ -253,17 +229,17 @@ class Engine:
     runtime_target : {"cython", "numpy"}
         Code generation target of the runtime device ("numpy" needs no compiler).
     cuda_options : dict, optional
-        Passed to :func:`bioplastic.cuda.configure` (e.g. ``compute_capability``).
+        Passed to :func:`bioplastic.symstdp.device.cuda.configure` (e.g. ``compute_capability``).
     flush_denormals : bool
         cpp_standalone: flush denormal floating-point numbers to zero
         (:data:`FLUSH_DENORMALS_CODE`; 3-4x faster on Intel CPUs, same spikes).
     dense_synapses : bool
         cpp_standalone: generate the two all-to-all plastic pathways (their
         spike propagation and weight scaling) with the dense templates of
-        :mod:`bioplastic.codegen` (no spike queue, vectorised), and the
+        :mod:`bioplastic.symstdp.device.codegen` (no spike queue, vectorised), and the
         thresholds of the hidden groups with the two-pass template, the input
         group's threshold with the calendar template, and the main loop with
-        :func:`bioplastic.codegen.lean_network_loop`; bit-identical results.
+        :func:`bioplastic.symstdp.device.codegen.lean_network_loop`; bit-identical results.
     """
 
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
@@ -294,11 +270,11 @@ class Engine:
         self._forget_results = (
             weakref.finalize(self, shutil.rmtree, self.build_dir / self._results_name, True)
             if self.standalone else None)
-        from .network import build_network
+        from bioplastic.symstdp.network import build_network
 
         self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed)
         if self.dense_synapses:
-            from .codegen import use_calendar_threshold, use_dense_synapses, use_two_pass_threshold
+            from bioplastic.symstdp.device.codegen import use_calendar_threshold, use_dense_synapses, use_two_pass_threshold
 
             use_dense_synapses(self.model.input_hidden)
             use_dense_synapses(self.model.hidden_label)
@@ -320,8 +296,8 @@ class Engine:
         import brian2
         from brian2 import prefs
 
-        from . import __version__
-        from .params import params_as_strings
+        from bioplastic import __version__
+        from bioplastic.symstdp.params import params_as_strings
 
         blob = json.dumps(
             {
@@ -371,7 +347,7 @@ class Engine:
             prefs.devices.cpp_standalone.run_environment_variables = env
             prefs.devices.cpp_standalone.openmp_threads = 0 if self.threads == 1 else self.threads
         else:
-            from . import cuda
+            from bioplastic.symstdp.device import cuda
 
             cuda.configure(self.threads, **cuda_options)
             set_device("cuda_standalone", build_on_run=False, directory=str(self.build_dir))
@@ -380,7 +356,7 @@ class Engine:
     def _build(self):
         from brian2 import device, get_device, prefs
 
-        from .codegen import lean_network_loop
+        from bioplastic.symstdp.device.codegen import lean_network_loop
         from brian2.utils.filelock import FileLock
 
         m = self.model
@@ -399,7 +375,7 @@ class Engine:
             # read when the code objects are created (in run), not at build
             prefs.codegen.cpp.headers = saved_headers + [f'"{SIMD_MATH_HEADER_NAME}"']
         else:
-            from . import cuda
+            from bioplastic.symstdp.device import cuda
 
             cuda.insert_seed_code(device, m.controller.variables["rng_seed"])
         try:

@@ -2,7 +2,7 @@
 
 The loaders read the original distribution files (``train-images-idx3-ubyte.gz``
 and friends), verify every file against the SHA-256 checksums shipped with the
-package (``bioplastic/SHA256SUMS``), validate the IDX headers and return plain
+package (``bioplastic/data/SHA256SUMS``), validate the IDX headers and return plain
 ``uint8`` arrays.  Nothing here imports Brian2.
 
 Where the files are looked for
@@ -145,7 +145,7 @@ _CHUNK = 1 << 20
 # --------------------------------------------------------------------------
 
 class DataError(Exception):
-    """Base class of every error raised by :mod:`bioplastic.datasets`."""
+    """Base class of every error raised by :mod:`bioplastic.data.datasets`."""
 
 
 class DataNotFoundError(DataError, FileNotFoundError):
@@ -220,7 +220,7 @@ def _check_split(split: str) -> tuple[str, str, int]:
 @lru_cache(maxsize=None)
 def _checksums() -> dict[str, str]:
     """Parse the packaged ``SHA256SUMS`` into ``{"mnist/file.gz": hexdigest}``."""
-    text = resources.files("bioplastic").joinpath("SHA256SUMS").read_text("ascii")
+    text = resources.files("bioplastic.data").joinpath("SHA256SUMS").read_text("ascii")
     sums: dict[str, str] = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -228,7 +228,7 @@ def _checksums() -> dict[str, str]:
             continue
         parts = line.split(None, 1)
         if len(parts) != 2 or len(parts[0]) != 64:
-            raise DataError(f"bioplastic/SHA256SUMS line {lineno} is malformed: {line!r}")
+            raise DataError(f"bioplastic/data/SHA256SUMS line {lineno} is malformed: {line!r}")
         digest, rel = parts
         sums[rel.lstrip("*").strip()] = digest.lower()
     return sums
@@ -258,7 +258,7 @@ def expected_sha256(name: str, filename: str) -> str:
     try:
         return _checksums()[rel]
     except KeyError:
-        raise KeyError(f"{rel!r} is not listed in bioplastic/SHA256SUMS") from None
+        raise KeyError(f"{rel!r} is not listed in bioplastic/data/SHA256SUMS") from None
 
 
 _HASH_MEMO: dict[tuple, str] = {}
@@ -315,7 +315,7 @@ def _verify(path: Path, expected: str, rel: str | None = None) -> None:
     raise ChecksumError(
         f"checksum mismatch for {path}: expected sha256 {expected}, actual sha256 {actual}."
         f"{hint} Delete the file and copy or download it again "
-        f"(bioplastic.datasets.download() re-fetches into the cache).",
+        f"(bioplastic.data.datasets.download() re-fetches into the cache).",
         path=path, expected=expected, actual=actual,
     )
 
@@ -425,7 +425,7 @@ def find_data_file(name: str, filename: str, data_dir: PathLike | None = None) -
         f"  - set the environment variable {ENV_VAR} to a folder holding "
         f"'mnist/' and 'fashion-mnist/' subfolders (export {ENV_VAR}=/path/to/data);\n"
         f"  - pass data_dir=... (that folder, or the '{name}/' folder itself);\n"
-        f"  - with internet access, call bioplastic.datasets.download({name!r}) "
+        f"  - with internet access, call bioplastic.data.datasets.download({name!r}) "
         f"to fetch the files into {default_cache_dir()}."
     )
     raise DataNotFoundError(msg, searched)
@@ -565,7 +565,7 @@ def load_dataset(name: str, split: str = "train",
     DataNotFoundError
         A file was not found (the message lists every place searched).
     ChecksumError
-        A file does not match ``bioplastic/SHA256SUMS``.
+        A file does not match ``bioplastic/data/SHA256SUMS``.
     CorruptDataError
         A file has a bad IDX header or unexpected shape.
     """
@@ -629,7 +629,7 @@ def load_fashion_mnist(split: str = "train",
 
 def _urlopen(url: str, timeout: float) -> IO[bytes]:
     """Open ``url`` for reading (module-level so tests can monkeypatch it)."""
-    from . import __version__
+    from bioplastic import __version__
     req = urllib.request.Request(url, headers={"User-Agent": f"bioplastic/{__version__}"})
     return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 - http(s) mirrors only
 
@@ -666,7 +666,7 @@ def download(name: str, cache_dir: PathLike | None = None,
     """Download the four files of a dataset into the cache (needs internet).
 
     Each file is streamed into a temporary file in the destination folder,
-    its SHA-256 checked against ``bioplastic/SHA256SUMS``, and only then moved
+    its SHA-256 checked against ``bioplastic/data/SHA256SUMS``, and only then moved
     into place with :func:`os.replace` (atomic).  On any failure the temporary
     file is removed and the next mirror is tried, so the cache never holds a
     half-written or unverified file under its final name.  Files already

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from brian2 import Clock, Network, StateMonitor, Synapses, ms
 
-from .neurons import make_excitatory, make_inhibitory, make_input, make_label, make_pool
-from .plasticity import (
+from bioplastic.symstdp.neurons import make_excitatory, make_inhibitory, make_input, make_label, make_pool
+from bioplastic.symstdp.plasticity import (
     SCALING_NEURON_CODE,
     SCALING_SYNAPSE_CODE,
     SYM_STDP_MODEL,
@@ -30,7 +30,7 @@ from .plasticity import (
     SYM_STDP_ON_PRE,
     stdp_namespace,
 )
-from .schedule import PRESENTING, make_controller, make_stimulus, schedule_namespace
+from bioplastic.symstdp.schedule import PRESENTING, make_controller, make_stimulus, schedule_namespace
 
 __all__ = ["SymSTDPNetwork", "build_network", "state_key", "INHIBITION_MODES"]
 
@@ -43,7 +43,7 @@ class SymSTDPNetwork:
 
     Attributes
     ----------
-    params : bioplastic.params.ModelParams
+    params : bioplastic.symstdp.params.ModelParams
     chunk_size : int
         K, the number of windows one run covers.
     net : brian2.Network
@@ -125,7 +125,7 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
 
     Parameters
     ----------
-    params : bioplastic.params.ModelParams
+    params : bioplastic.symstdp.params.ModelParams
     chunk_size : int
         Number of windows (presentations) per run, K.
     inhibition : {"pooled", "all-to-all"}
@@ -133,7 +133,7 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         ``"pooled"`` (default) is the exactly equivalent O(N_E) form.
     method : str, optional
         Integration method of the hidden groups; default ``params.method``
-        (see :mod:`bioplastic.neurons`).  The inhibitory group uses
+        (see :mod:`bioplastic.symstdp.neurons`).  The inhibitory group uses
         ``params.inhibitory_method`` where that is set (forward Euler at
         N_E = 6400).  The label layer always uses exponential Euler.
     seed : int, optional

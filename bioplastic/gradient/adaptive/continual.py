@@ -51,7 +51,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .training import BatchResult, evaluate, fit
+from bioplastic.gradient.training import BatchResult, evaluate, fit
 
 __all__ = [
     "SPLIT_MNIST",

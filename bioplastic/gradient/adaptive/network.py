@@ -3,7 +3,7 @@
 The network is :class:`bioplastic.gradient.lif.SpikingNetwork` (the discrete
 LIF map of Zenke & Vogels 2021 with a max-over-time readout), unchanged; the
 input spikes ``s`` first pass through
-:class:`~bioplastic.gradient.adaptive_scaling.AdaptiveScaling`, so that the
+:class:`~bioplastic.gradient.adaptive.scaling.AdaptiveScaling`, so that the
 hidden layer receives ``sum_j W_ij a_j[n] s_j[n]``: the input weights are
 scaled, per presynaptic neuron, by a factor driven by that neuron's own spike
 history.  Without scaling (``scaling=None``) the same class is the plain
@@ -12,7 +12,7 @@ the robustness and continual-learning protocols compare.  Train it with the
 surrogate family's loop and loss (:func:`bioplastic.gradient.training.fit`,
 :class:`bioplastic.gradient.lif.MaxOverTimeLoss`).  The scaling rule is
 a reading of the abstract of Xu et al. 2025 (hypothesis), see
-:mod:`bioplastic.gradient.adaptive_scaling`.
+:mod:`bioplastic.gradient.adaptive.scaling`.
 
 Brian2 form
 -----------
@@ -36,7 +36,7 @@ pluggable rule ``F`` has no closed form over several steps, so the update runs
 every step (as the bridge's LIF map does) instead of event-driven.  All
 synapses of presynaptic neuron ``j`` hold the same ``a`` and ``r`` (the state
 is per presynaptic neuron in PyTorch; see the module docstring of
-:mod:`~bioplastic.gradient.adaptive_scaling`).
+:mod:`~bioplastic.gradient.adaptive.scaling`).
 
 Hook used: ``build_network`` has no parameter for the input synapses' model,
 so :func:`build_scaled_network` switches the bridge's ``syn_in`` off
@@ -52,9 +52,9 @@ import numpy as np
 import torch
 from brian2 import Quantity, ms
 
-from . import brian2_bridge
-from .adaptive_scaling import AdaptiveScaling, ScalingOutput
-from .lif import LIFParams, NetworkOutput, SpikingNetwork
+from bioplastic.gradient import brian2_bridge
+from bioplastic.gradient.adaptive.scaling import AdaptiveScaling, ScalingOutput
+from bioplastic.gradient.lif import LIFParams, NetworkOutput, SpikingNetwork
 
 __all__ = [
     "AdaptiveScalingNetwork",

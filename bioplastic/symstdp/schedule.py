@@ -75,7 +75,7 @@ def clock_args(dt, clock=None) -> dict:
     """Keyword arguments giving a Brian2 object its time step: a shared ``clock`` if given.
 
     All groups of the network share one step clock and all per-window
-    operations one window clock (:func:`bioplastic.network.build_network`):
+    operations one window clock (:func:`bioplastic.symstdp.network.build_network`):
     the order of operations is the same as with a clock per object (Brian2
     orders by ``when`` and ``order``), but the standalone main loop then
     advances 2 clocks per step instead of about 20 (measured: 8 % of the
@@ -89,7 +89,7 @@ def schedule_namespace(input_params) -> dict:
 
     Parameters
     ----------
-    input_params : bioplastic.params.InputParams
+    input_params : bioplastic.symstdp.params.InputParams
 
     Returns
     -------
@@ -138,7 +138,7 @@ def make_controller(input_params, sample_labels, dt, name="controller", clock=No
 
     Parameters
     ----------
-    input_params : bioplastic.params.InputParams
+    input_params : bioplastic.symstdp.params.InputParams
     sample_labels : TimedArray
         From :func:`make_stimulus`.
     dt : Quantity

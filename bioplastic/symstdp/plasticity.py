@@ -81,7 +81,7 @@ wsum_post += w - w_before
 
 
 def pre_trace_namespace(stdp) -> dict:
-    """Constants of :data:`PRE_TRACE_EQS` for a pathway's :class:`~bioplastic.params.STDPParams`."""
+    """Constants of :data:`PRE_TRACE_EQS` for a pathway's :class:`~bioplastic.symstdp.params.STDPParams`."""
     return {"tau_xpre": stdp.tau_trace, "increment_xpre": float(stdp.trace_increment)}
 
 

@@ -310,7 +310,7 @@ class ModelParams:
     stdp_input : the input -> hidden pathway (P -> E).
     stdp_label : the hidden -> label pathway (E -> C).
     method : integration method of the hidden (excitatory and inhibitory)
-        groups, see :mod:`bioplastic.neurons`.  "euler" (the GeNN code's
+        groups, see :mod:`bioplastic.symstdp.neurons`.  "euler" (the GeNN code's
         scheme: Euler for v, exact decays) below N_E = 6400, where forward
         Euler was measured to blow up (the pooled inhibition makes the step
         factor exceed 2).  At N_E = 6400, "implicit_euler" (backward Euler

@@ -5,7 +5,7 @@ the release that pins brian2 == 2.8.0, and the ``nvidia-curand`` wheel) and a
 CUDA toolkit with ``nvcc``.  Running the binary needs an NVIDIA GPU; generating
 and compiling the code does not.
 
-:func:`configure` is called by :class:`bioplastic.engine.Engine` before
+:func:`configure` is called by :class:`bioplastic.symstdp.device.engine.Engine` before
 ``set_device("cuda_standalone", ...)``.  It
 
 * imports brian2cuda (an :class:`ImportError` says how to install it);
@@ -162,7 +162,7 @@ def _linkable_curand_dir(lib: Path) -> Path:
     if not versioned:
         return lib
     target = versioned[0]
-    from .engine import default_build_root
+    from bioplastic.symstdp.device.build import default_build_root
 
     for base in (default_build_root(), Path(os.environ.get("TMPDIR", "/tmp")) / f"bioplastic-{os.getuid()}"):
         link_dir = base / "_libcurand"
@@ -272,7 +272,7 @@ def configure(threads=1, compute_capability=None, gpu_id=None, detect_gpu=None):
     reset_gpu_selection()
 
     prefs.devices.cpp_standalone.openmp_threads = 0
-    from .engine import make_jobs
+    from bioplastic.symstdp.device.build import make_jobs
 
     prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{make_jobs()}"]
 

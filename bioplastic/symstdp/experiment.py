@@ -49,7 +49,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import readout, runs
+from bioplastic.analysis import readout
+
+from bioplastic import runs
 
 __all__ = ["ExperimentConfig", "run_supervised", "RunInterrupted", "NonFiniteStateError",
            "evaluation_every", "EXIT_INTERRUPTED"]
@@ -85,7 +87,7 @@ class ExperimentConfig:
         the training split minus the validation samples); None = all.
     n_test : test samples (first n of the test split); None = all.
     n_validation : samples of the training split held out for validation.
-    device, threads, float32 : see :class:`bioplastic.engine.Engine`.
+    device, threads, float32 : see :class:`bioplastic.symstdp.device.engine.Engine`.
     chunk_size : windows per chunk, K.
     seed : run seed (initial weights, sample order, random streams).
     out : run directory.
@@ -97,7 +99,7 @@ class ExperimentConfig:
     inhibition : "pooled" (default) or "all-to-all".
     overrides : pairs ("table.field", "value with unit"), e.g.
         ``(("label.teacher_rate", "100*Hz"),)``, applied to the variant's
-        parameters (see :func:`bioplastic.params.with_overrides`).
+        parameters (see :func:`bioplastic.symstdp.params.with_overrides`).
     eval_every : training samples between evaluations of the fixed
         evaluation subset; None = automatic (:func:`evaluation_every`), 0 = no
         evaluations during training.
@@ -161,7 +163,7 @@ def evaluation_every(total_samples, n_eval, evaluations=10, max_overhead=0.2):
 
 
 def _load_data(cfg, params):
-    from .datasets import load_dataset, normalize_mean_intensity, train_validation_split
+    from bioplastic.data.datasets import load_dataset, normalize_mean_intensity, train_validation_split
 
     x_train, y_train = load_dataset(cfg.dataset, "train", data_dir=cfg.data_dir)
     x_test, y_test = load_dataset(cfg.dataset, "test", data_dir=cfg.data_dir)
@@ -212,8 +214,8 @@ def _evaluation_subset(cfg, data):
 
 
 def _validate(cfg):
-    from .engine import DEVICES
-    from .params import DATASETS
+    from bioplastic.symstdp.device.engine import DEVICES
+    from bioplastic.symstdp.params import DATASETS
 
     if cfg.dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {DATASETS}")
@@ -234,7 +236,7 @@ def _validate(cfg):
 
 
 def _phase_seed(run_seed, tag, epoch, base):
-    from .engine import chunk_seed
+    from bioplastic.symstdp.device.engine import chunk_seed
 
     return lambda i: chunk_seed(run_seed * 1000003 + tag * 1009 + epoch, base + i)
 
@@ -265,7 +267,7 @@ def _check_checkpoint_state(state, expected, path, record):
                     if np.shape(state[k]) != np.shape(expected[k]))
     if missing or extra or shapes:
         versions = record.get("versions", {}) if isinstance(record, dict) else {}
-        from . import __version__
+        from bioplastic import __version__
 
         parts = []
         if missing:
@@ -460,7 +462,7 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
         Any other problem with the run directory (options differ from the
         recorded run, a write failed, ...).
     """
-    from .params import model_params, params_as_strings, with_overrides
+    from bioplastic.symstdp.params import model_params, params_as_strings, with_overrides
 
     _validate(cfg)
     command = list(command if command is not None else sys.argv)
@@ -478,7 +480,7 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
 
 
 def _run_locked(cfg, resume, command, params, out, stop, params_strings):
-    from .engine import Engine
+    from bioplastic.symstdp.device.engine import Engine
 
     t_start = time.perf_counter()
     record_path = out / "run.json"
@@ -509,7 +511,7 @@ def _run_locked(cfg, resume, command, params, out, stop, params_strings):
         if added:
             _log(cfg, f"[bioplastic] note: parameters {', '.join(added)} are new or gone since the run "
                       f"was recorded; continuing with this code's values")
-        from . import __version__
+        from bioplastic import __version__
 
         old_version = old.get("versions", {}).get("bioplastic")
         if old_version and old_version != __version__:
@@ -598,7 +600,7 @@ def _run_locked(cfg, resume, command, params, out, stop, params_strings):
 
 
 def _train_and_test(cfg, params, out, engine, ckpt, record, data, stop, resume_cmd, evaluation, t_start):
-    from .training import iterate_phase, pixel_rates, run_phase
+    from bioplastic.symstdp.training import iterate_phase, pixel_rates, run_phase
 
     x_train, y_train, train_idx, val_idx = data["x_train"], data["y_train"], data["train_idx"], data["val_idx"]
     x_test, y_test = data["x_test"], data["y_test"]
@@ -798,7 +800,7 @@ def _train_and_test(cfg, params, out, engine, ckpt, record, data, stop, resume_c
                        "kind": "final", "wall_seconds": test_seconds})
 
     key = engine.model
-    from .network import state_key
+    from bioplastic.symstdp.network import state_key
 
     w_ih = state[state_key(key.input_hidden, "w")].reshape(params.n_input, params.n_hidden)
     w_hl = state[state_key(key.hidden_label, "w")].reshape(params.n_hidden, n_cls)
@@ -862,7 +864,7 @@ def record_raster(params, state, image, label, path, cfg=None):
 
     Parameters
     ----------
-    params : bioplastic.params.ModelParams
+    params : bioplastic.symstdp.params.ModelParams
     state : dict
         Chunk state (e.g. from the checkpoint) with the trained weights and theta.
     image : ndarray (28, 28)
@@ -873,8 +875,8 @@ def record_raster(params, state, image, label, path, cfg=None):
     from brian2 import SpikeMonitor, ms
     from brian2.devices import reinit_and_delete
 
-    from .engine import Engine
-    from .training import phase_start_state, pixel_rates
+    from bioplastic.symstdp.device.engine import Engine
+    from bioplastic.symstdp.training import phase_start_state, pixel_rates
 
     reinit_and_delete()
     seed = cfg.seed if cfg is not None else 0
@@ -899,7 +901,7 @@ def record_raster(params, state, image, label, path, cfg=None):
 
 
 def _add_snapshot(snapshots, state, engine, seen):
-    from .network import state_key
+    from bioplastic.symstdp.network import state_key
 
     m = engine.model
     p = engine.params

@@ -1,10 +1,10 @@
-"""Training and evaluation phases over an :class:`~bioplastic.engine.Engine`, chunk by chunk.
+"""Training and evaluation phases over an :class:`~bioplastic.symstdp.device.engine.Engine`, chunk by chunk.
 
 Python runs once per chunk of K windows, never per sample: it slices the next
 samples' rates and labels, calls :meth:`Engine.run_chunk`, and books the
 windows the model reports.  Which windows completed a sample (and which were
 re-presentations) is decided inside the model by the controller
-(:mod:`bioplastic.schedule`); this module only reads the pointer sequence.
+(:mod:`bioplastic.symstdp.schedule`); this module only reads the pointer sequence.
 
 A phase over ``n`` samples starts each chunk at the first sample not yet
 completed.  When fewer than K samples remain, the chunk is padded with blank
@@ -32,7 +32,7 @@ def pixel_rates(images, input_params) -> np.ndarray:
     ----------
     images : ndarray, (n, 28, 28) or (n, 784)
         Pixel values (uint8 or float, e.g. mean-normalised Fashion-MNIST).
-    input_params : bioplastic.params.InputParams
+    input_params : bioplastic.symstdp.params.InputParams
 
     Returns
     -------
@@ -56,7 +56,7 @@ def phase_start_state(engine, state) -> dict:
     again) leave the intensity raised; a new phase starts from
     ``intensity_init``.
     """
-    from .network import state_key
+    from bioplastic.symstdp.network import state_key
 
     state = dict(state)
     key = state_key(engine.model.controller, "intensity")
@@ -101,7 +101,7 @@ def iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, star
 
     Parameters
     ----------
-    engine : bioplastic.engine.Engine
+    engine : bioplastic.symstdp.device.engine.Engine
     state : dict
         State to start from (not modified).
     rates_hz : ndarray, (n, n_input)

@@ -9,7 +9,7 @@ to their Axes on the same figure.
 
 Use the packaged style for consistent, print-ready output::
 
-    from bioplastic import figures
+    from bioplastic.analysis import figures
     with figures.style():
         ax = figures.plot_confusion(cm, title="supervised readout")
         figures.save_figure(ax.figure, "figs", "confusion", formats=("png", "pdf"))
@@ -74,7 +74,7 @@ def style() -> Iterator[None]:
     >>> with style():                                  # doctest: +SKIP
     ...     ax = plot_theta_distribution(theta_mV)
     """
-    ref = importlib.resources.files("bioplastic") / "bioplastic.mplstyle"
+    ref = importlib.resources.files("bioplastic.analysis") / "bioplastic.mplstyle"
     with importlib.resources.as_file(ref) as path, plt.style.context(str(path)):
         yield
 
@@ -630,7 +630,7 @@ def plot_embedding(embedding, labels, title: str | None = None, ax=None, class_n
     Parameters
     ----------
     embedding : array_like, shape (n, 2)
-        E.g. from :func:`bioplastic.clustering.tsne_embedding`.
+        E.g. from :func:`bioplastic.analysis.clustering.tsne_embedding`.
     labels : array_like of int, shape (n,)
         Class per point; -1 is drawn grey as "unassigned".
     title : str, optional
@@ -682,7 +682,7 @@ def plot_layer_embeddings(
     labels : mapping of str to array (n,)
         Layer name -> class per point.
     table : pandas.DataFrame, optional
-        From :func:`bioplastic.clustering.layer_cluster_table`; if given, each
+        From :func:`bioplastic.analysis.clustering.layer_cluster_table`; if given, each
         title carries the layer's silhouette and kNN accuracy.
     axes : array_like of matplotlib.axes.Axes, optional
         One per layer.

@@ -10,7 +10,7 @@ name               what                                                        s
 ``weight_noise``   every weight w becomes w (1 + sigma xi), xi ~ N(0, 1)        sigma in [0, 10]
 =================  ==========================================================  ==============
 
-The event perturbations are those of :mod:`bioplastic.event_streams` (numpy);
+The event perturbations are those of :mod:`bioplastic.data.event_streams` (numpy);
 weight noise is multiplicative (device variability) and applied to all
 weight matrices of the LIF network, then undone.  The abstract of Xu et al.
 2025 names "perturbation resistance" without saying which perturbations; these
@@ -25,8 +25,8 @@ import math
 import numpy as np
 import torch
 
-from ..event_streams import add_event_noise, drop_events
-from .training import evaluate
+from bioplastic.data.event_streams import add_event_noise, drop_events
+from bioplastic.gradient.training import evaluate
 
 __all__ = ["PERTURBATIONS", "check_perturbation", "perturb_inputs", "weight_noise", "perturbed_accuracy"]
 
