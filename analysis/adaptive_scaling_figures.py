@@ -7,11 +7,11 @@ Usage::
 
 Reads ``RUN_DIR/run.json`` to tell which protocol wrote the run and draws
 
-* ``adaptive-robustness``: ``figures/robustness`` (one panel per perturbation:
+* ``adaptive_scaling_robustness``: ``figures/robustness`` (one panel per perturbation:
   test accuracy against strength, plain vs scaling, mean ± sd over seeds);
-* ``adaptive-continual``: ``figures/continual`` (average accuracy and
+* ``adaptive_scaling_continual``: ``figures/continual`` (average accuracy and
   forgetting after each task, per method, task- and class-incremental);
-* ``adaptive-homeostasis``: ``figures/rate_callback`` (hidden population rate
+* ``adaptive_scaling_homeostasis``: ``figures/rate_callback`` (hidden population rate
   around the step of input intensity, plain vs scaling, seed 0; dotted lines:
   each model's rate before the step).
 
@@ -55,14 +55,14 @@ def main(argv=None):
     formats = [f for f in args.formats.split(",") if f]
     written = []
     with figures.style():
-        if protocol == "adaptive-robustness":
+        if protocol in ("adaptive_scaling_robustness", "adaptive-robustness"):
             summary = pd.read_csv(run / "summary.csv")
             names = list(dict.fromkeys(summary["perturbation"]))
             fig, axes = plt.subplots(1, len(names), figsize=(4.0 * len(names), 3.2), squeeze=False)
             for ax, name in zip(axes[0], names):
                 af.plot_robustness(summary, name, ax=ax)
             written += figures.save_figure(fig, run / "figures", "robustness", formats)
-        elif protocol == "adaptive-continual":
+        elif protocol in ("adaptive_scaling_continual", "adaptive-continual"):
             summary = pd.read_csv(run / "summary.csv")
             scenarios = list(dict.fromkeys(summary["scenario"]))
             fig, axes = plt.subplots(2, len(scenarios), figsize=(4.0 * len(scenarios), 6.0), squeeze=False)
@@ -70,7 +70,7 @@ def main(argv=None):
                 af.plot_continual(summary, scenario, "average_accuracy", ax=axes[0, col])
                 af.plot_continual(summary, scenario, "forgetting", ax=axes[1, col])
             written += figures.save_figure(fig, run / "figures", "continual", formats)
-        elif protocol == "adaptive-homeostasis":
+        elif protocol in ("adaptive_scaling_homeostasis", "adaptive-homeostasis"):
             rates = pd.read_csv(run / "rates.csv")
             seed = sorted(rates["seed"].unique())[0]
             fig, ax = plt.subplots(figsize=(5.0, 3.2))

@@ -80,8 +80,9 @@ def main(argv=None):
                 record = read_json(run / "run.json")
                 n_hidden = record["config"]["n_hidden"]
                 fig, ax = plt.subplots(figsize=(4.5, 3.2))
+                input_times = r["input_times_steps"] if "input_times_steps" in r else r["input_times"]
                 figures.raster(ax, r["trial"], r["step"], r["neuron"], trial=0,
-                               input_times=r["input_times"] if r["input_times"].shape[1] <= 100 else None,
+                               input_times=input_times if input_times.shape[1] <= 100 else None,
                                n_hidden=n_hidden, nb_steps=record["data"]["nb_steps"])
                 written += save_figure(fig, out, f"{run.name}-raster", formats)
                 plt.close(fig)

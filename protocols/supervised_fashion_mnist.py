@@ -6,10 +6,8 @@ Without arguments: a small demonstration (N_E = 400, 2000 training samples,
 """
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import main  # noqa: E402
+from bioplastic.symstdp.cli import main
 
 if __name__ == "__main__":
     sys.exit(main("fashion-mnist", default_hidden=400, default_train=2000, default_test=1000,

@@ -6,10 +6,8 @@ paper's settings are e.g. ``--n-hidden 400 --epochs 1`` (all 60000 samples).
 """
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import main  # noqa: E402
+from bioplastic.symstdp.cli import main
 
 if __name__ == "__main__":
     sys.exit(main("mnist", default_hidden=100, default_train=2000, default_test=1000,

@@ -16,8 +16,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from _synthetic_run import write_synthetic_run  # noqa: E402
 from bioplastic.analysis import figures  # noqa: E402
-from bioplastic.runs import write_synthetic_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "analysis" / "make_figures.py"

@@ -28,7 +28,7 @@ def _import(folder, name):
 
 
 def test_figure_module_is_torch_free():
-    source = (ROOT / "bioplastic" / "gradient" / "adaptive_figures.py").read_text()
+    source = (ROOT / "bioplastic" / "gradient" / "adaptive" / "figures.py").read_text()
     assert "import torch" not in source and "brian2" not in source
 
 
@@ -66,7 +66,14 @@ def test_homeostasis_protocol_and_figure(tmp_path, capsys):
     assert homeostasis.main(["--out", str(out), "--n-steps", "200", "--n-trials", "5", "--seeds", "0",
                              "--quiet"]) == 0
     record = json.loads((out / "run.json").read_text())
-    assert record["status"] == "finished" and record["config"]["rule"]["status"].startswith("a reading")
+    assert record["status"] == "finished" and record["rule"]["status"].startswith("a reading")
+    assert record["family"] == "adaptive" and record["config"]["p_after"] == 0.15
+    from bioplastic.runs import load_run
+
+    run = load_run(out)  # the house format: loads as a generic Run
+    assert run.family == "adaptive" and run.record["protocol"] == "adaptive_scaling_homeostasis"
+    assert run.metrics["remaining_excess_scaling"] < run.metrics["remaining_excess_plain"]
+    assert len(run.table("rates")) == 2 * 200
     summary = pd.read_csv(out / "summary.csv").set_index("model")
     assert summary.loc["scaling", "remaining_excess_mean"] < summary.loc["plain", "remaining_excess_mean"]
     figures = _import("analysis", "adaptive_scaling_figures")
@@ -77,4 +84,5 @@ def test_homeostasis_protocol_and_figure(tmp_path, capsys):
     assert exc.value.code == 2 and "no run.json" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         homeostasis.main(["--out", str(tmp_path / "bad"), "--p-after", "1.5"])
-    assert "must be a probability" in capsys.readouterr().err
+    assert "argument --p-after: must be a number in [0, 1], got '1.5'" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

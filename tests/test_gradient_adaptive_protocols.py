@@ -181,11 +181,18 @@ def test_robustness_protocol_tiny(tmp_path, capsys):
     assert robustness.main(args) == 0
     record = json.loads((out / "run.json").read_text())
     assert record["status"] == "finished" and record["seeds"] == [0]
-    assert record["config"]["scaling"]["status"] == "a reading of the abstract (hypothesis)"
+    assert record["setup"]["scaling"]["status"] == "a reading of the abstract (hypothesis)"
+    assert record["format_version"] == 1 and record["family"] == "adaptive"
+    assert record["protocol"] == "adaptive_scaling_robustness" and record["config"]["n_hidden"] == 16
     table = pd.read_csv(out / "robustness.csv")
     assert set(table["model"]) == {"plain", "scaling"}
     assert set(table["perturbation"]) == {"event_noise", "event_dropout", "weight_noise"}
     assert len(table) == 2 * 3 * 2 and table["accuracy"].between(0, 1).all()
+    from bioplastic.runs import load_run
+
+    loaded = load_run(out)
+    assert loaded.family == "adaptive" and 0 <= loaded.metrics["test_accuracy_scaling"] <= 1
+    assert len(loaded.table("robustness")) == len(table)
     assert len(pd.read_csv(out / "summary.csv")) == 2 * 3 * 2
     for bad, message in ((["--perturbations", "salt"], "unknown perturbation 'salt'"),
                          (["--perturbations", "event_dropout", "--strengths", "1.5"], "out of range")):
@@ -210,7 +217,7 @@ def test_continual_protocol_tiny(tmp_path, monkeypatch, capsys):
     assert len(acc) == 4 * 2 * 5 * 5
     # a lost cell (its cell.json deleted) is the only one run again, with the same result
     (out / "cells" / "seed0-class-ewc" / "cell.json").unlink()
-    ran = _count_cells(monkeypatch, continual)
+    ran = _count_cells(monkeypatch, "continual_cell")
     assert continual.main(TINY + ["--out", str(out), "--data-dir", str(data_dir()), "--resume"]) == 0
     assert ran == ["seed0-class-ewc"]
     pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"), summary)
@@ -246,10 +253,12 @@ def test_silent_readout_steps_and_live_logits():
 
 # ---------------------------------------------------------------- stopping and resuming
 
-def _count_cells(monkeypatch, module, stop_after=None):
-    """Wrap *module*.run_cell: record the cells it runs; Ctrl-C (KeyboardInterrupt) after *stop_after* of them."""
+def _count_cells(monkeypatch, name, stop_after=None):
+    """Wrap studies.<name>: record the cells it runs; Ctrl-C (KeyboardInterrupt) after *stop_after* of them."""
+    from bioplastic.gradient.adaptive import studies
+
     ran = []
-    real = module.run_cell
+    real = getattr(studies, name)
 
     def run_cell(args, cell, *rest, **kw):
         if stop_after is not None and len(ran) >= stop_after:
@@ -257,7 +266,7 @@ def _count_cells(monkeypatch, module, stop_after=None):
         ran.append(cell["name"])
         return real(args, cell, *rest, **kw)
 
-    monkeypatch.setattr(module, "run_cell", run_cell)
+    monkeypatch.setattr(studies, name, run_cell)
     return ran
 
 
@@ -266,7 +275,7 @@ def test_homeostasis_interrupted_and_resumed(tmp_path, monkeypatch, capsys):
     import pandas as pd
 
     homeostasis = _protocol("adaptive_scaling_homeostasis")
-    common = _protocol("adaptive_scaling_common")
+    from bioplastic.gradient.adaptive import experiment as common
     args = ["--n-steps", "40", "--n-trials", "2", "--n-in", "20", "--n-hidden", "10", "--seeds", "0", "1", "--quiet"]
     assert homeostasis.main(args + ["--out", str(tmp_path / "whole")]) == 0
     out = tmp_path / "hom"
@@ -326,7 +335,7 @@ def test_resume_refuses_other_options_and_misuse(tmp_path, capsys):
     assert "is in use by another process" in capsys.readouterr().err
     robustness = _protocol("adaptive_scaling_robustness")  # a run of another protocol is not resumed
     assert robustness.main(TINY + ["--out", str(out), "--resume"]) == 2
-    assert "holds no resumable adaptive-robustness run" in capsys.readouterr().err
+    assert "holds no resumable adaptive_scaling_robustness run" in capsys.readouterr().err
     assert json.loads((out / "run.json").read_text())["status"] == "finished"  # untouched
 
 
@@ -336,12 +345,14 @@ def test_robustness_interrupted_in_a_cell_resumes_it(tmp_path, monkeypatch, caps
     import pandas as pd
 
     robustness = _protocol("adaptive_scaling_robustness")
-    common = _protocol("adaptive_scaling_common")
+    from bioplastic.gradient.adaptive import experiment as common
     out = tmp_path / "robust"
     args = TINY + ["--out", str(out), "--perturbations", "event_dropout", "--strengths", "0", "0.5",
                    "--data-dir", str(data_dir())]
+    from bioplastic.gradient.adaptive import studies
+
     ran = []
-    real = robustness.run_cell
+    real = studies.robustness_cell
 
     def run_cell(a, cell, *rest):
         ran.append(cell["name"])
@@ -350,7 +361,7 @@ def test_robustness_interrupted_in_a_cell_resumes_it(tmp_path, monkeypatch, caps
             raise KeyboardInterrupt  # trained and tested, but not yet written
         return result
 
-    monkeypatch.setattr(robustness, "run_cell", run_cell)
+    monkeypatch.setattr(studies, "robustness_cell", run_cell)
     assert robustness.main(args) == common.EXIT_INTERRUPTED
     assert "interrupted: 1 of 2 cells finished" in capsys.readouterr().err
     assert (out / "models" / "seed0-scaling" / "checkpoint.npz").exists()

@@ -28,15 +28,23 @@ TINY = ["--hidden", "12", "--epochs", "1", "--n-train", "200", "--n-validation",
 def test_protocol_writes_a_complete_run(tmp_path):
     n = torch.get_num_threads()
     try:
-        rec = _load("ttfs_mnist").main(TINY + ["--regularizer", "f-ssr", "--gamma", "0.001",
+        status = _load("ttfs_mnist").main(TINY + ["--regularizer", "f-ssr", "--gamma", "0.001",
                                                "--out", str(tmp_path / "run"), "--quiet",
                                                "--data-dir", str(data_dir())])
     finally:
         torch.set_num_threads(n)
+    assert status == 0
     run = tmp_path / "run"
-    for name in ("run.json", "epochs.csv", "evaluations.csv", "weights.npz", "test_spikes.npz"):
+    for name in ("run.json", "metrics.json", "epochs.csv", "evaluations.csv", "weights.npz", "test_spikes.npz"):
         assert (run / name).is_file(), name
-    assert rec["status"] == "finished" and rec["network"]["sizes"] == (784, 12, 10)
+    from bioplastic.runs import load_run, read_json
+
+    rec = read_json(run / "run.json")
+    assert rec["status"] == "finished" and rec["network"]["sizes"] == [784, 12, 10]
+    assert rec["format_version"] == 1 and rec["family"] == "ttfs" and rec["config"]["gamma"] == 0.001
+    loaded = load_run(run)
+    assert loaded.family == "ttfs" and loaded.metrics["test_accuracy"] == pytest.approx(
+        rec["results"]["test"]["accuracy"])
     ev = pd.read_csv(run / "evaluations.csv")
     assert list(ev.split) == ["validation", "test"]
     assert {"spikes_l1", "spikes_l2", "spikes_total", "accuracy"} <= set(ev.columns)
@@ -44,7 +52,7 @@ def test_protocol_writes_a_complete_run(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--gamma", "-1", "--regularizer", "m-ssr"], "--gamma must be >= 0"),
+    (["--gamma", "-1", "--regularizer", "m-ssr"], "argument --gamma: must be a finite number >= 0"),
     (["--gamma", "0.1"], "--gamma needs"),
     (["--t-max", "0.5"], "longer than the input window"),
 ])
@@ -66,8 +74,7 @@ def test_sweep_is_resumable(tmp_path):
     stamp = (tmp_path / "sweep" / "cells" / "none-g0-seed0" / "run.json").stat().st_mtime_ns
     assert sweep.main(argv) == 0            # nothing left to run
     assert (tmp_path / "sweep" / "cells" / "none-g0-seed0" / "run.json").stat().st_mtime_ns == stamp
-    with pytest.raises(sweep.SweepError):                   # other training settings
-        sweep.main([a if a != "8" else "9" for a in argv])
+    assert sweep.main([a if a != "8" else "9" for a in argv]) == 2  # other training settings (SweepError)
     assert sweep.main(argv + ["--f-ssr", "0.01"]) == 0        # more gammas: only the new cell runs
     assert (tmp_path / "sweep" / "cells" / "none-g0-seed0" / "run.json").stat().st_mtime_ns == stamp
     cells = pd.read_csv(tmp_path / "sweep" / "cells.csv")

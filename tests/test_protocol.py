@@ -171,3 +171,33 @@ def test_raster_shows_one_presentation_at_the_initial_intensity(tiny_run):
     n = len(r["input_i"])
     assert abs(n - expected) < 5 * np.sqrt(expected), (n, expected)
     assert r["input_t_ms"].max() < 350.0
+
+
+def test_layer_by_layer_run_keeps_the_hidden_layer_and_trains_the_label_pathway(tiny_run, tmp_path):
+    """--hidden-from: the other run's input weights and theta stay exactly as they were, the
+    label pathway learns; a run that does not match (another seed) is refused, nothing written."""
+    import numpy as np
+
+    from bioplastic.runs import load_npz, read_json
+
+    out = tmp_path / "labels-only"
+    base = [sys.executable, str(ROOT / "protocols" / "supervised_mnist.py"), "--n-hidden", "40",
+            "--n-train", "200", "--n-test", "100", "--chunk-size", "100", "--data-dir", str(data_dir()),
+            "--quiet", "--hidden-from", str(tiny_run)]
+    proc = subprocess.run(base + ["--seed", "3", "--out", str(out)], capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    src, new = load_npz(tiny_run / "weights.npz"), load_npz(out / "weights.npz")
+    np.testing.assert_array_equal(new["w_input_hidden"], src["w_input_hidden"])
+    np.testing.assert_array_equal(new["theta_mV"], src["theta_mV"])
+    # the label pathway learned: scaled to its target and not the source's weights
+    assert not np.array_equal(new["w_hidden_label"], src["w_hidden_label"])
+    assert read_json(out / "run.json")["config"]["hidden_from"] == str(tiny_run)
+    assert 0 <= read_json(out / "metrics.json")["test_accuracy_supervised"] <= 1
+
+    refused = tmp_path / "refused"
+    proc = subprocess.run(base + ["--seed", "4", "--out", str(refused)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2
+    assert "seed 3 there, 4 here" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (refused / "run.json").exists()

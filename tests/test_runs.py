@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _synthetic_run import write_synthetic_run
 from bioplastic import runs
 from bioplastic.analysis.readout import accuracy, assignment_predictions, supervised_predictions
 from bioplastic.runs import (
@@ -29,7 +30,6 @@ from bioplastic.runs import (
     save_table,
     software_versions,
     write_json,
-    write_synthetic_run,
 )
 
 
@@ -67,7 +67,7 @@ def test_failed_replace_leaves_original_and_no_temp(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(runs.os, "replace", broken_replace)
+    monkeypatch.setattr(runs.io.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk on fire"):
         write_json(p, {"a": 2})
     with pytest.raises(OSError, match="disk on fire"):
@@ -87,10 +87,10 @@ def test_failure_mid_write_leaves_original_and_no_temp(tmp_path, monkeypatch):
         file.write(b"PK\x03\x04 partial garbage")
         raise RuntimeError("killed mid-write")
 
-    monkeypatch.setattr(runs.np, "savez_compressed", half_then_fail)
+    monkeypatch.setattr(runs.io.np, "savez_compressed", half_then_fail)
     with pytest.raises(RuntimeError, match="killed mid-write"):
         save_npz(p, x=np.arange(1000))
-    monkeypatch.setattr(runs.np, "savez_compressed", real)
+    monkeypatch.setattr(runs.io.np, "savez_compressed", real)
     assert p.read_bytes() == before
     np.testing.assert_array_equal(load_npz(p)["x"], np.arange(5))
     assert os.listdir(tmp_path) == ["weights.npz"]
@@ -100,7 +100,7 @@ def test_failed_fsync_leaves_no_file(tmp_path, monkeypatch):
     def broken_fsync(fd):
         raise OSError("fsync failed")
 
-    monkeypatch.setattr(runs.os, "fsync", broken_fsync)
+    monkeypatch.setattr(runs.io.os, "fsync", broken_fsync)
     with pytest.raises(OSError, match="fsync failed"):
         atomic_write_bytes(tmp_path / "new.bin", b"data")
     assert os.listdir(tmp_path) == []
@@ -236,7 +236,7 @@ def test_check_writable_unwritable_simulated(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(runs.tempfile, "NamedTemporaryFile", denied)
+    monkeypatch.setattr(runs.disk.tempfile, "NamedTemporaryFile", denied)
     with pytest.raises(RunDirectoryError, match="not writable.*Permission denied"):
         check_writable(tmp_path)
 
@@ -505,3 +505,169 @@ def test_lock_of_a_killed_process_does_not_block(tmp_path):
     assert (tmp_path / runs.LOCK_FILE).exists()  # the stale file stays, but is no lock
     with runs.lock_run_directory(tmp_path):
         pass
+
+
+# --------------------------------------------------------------------------
+# one loader for every family
+# --------------------------------------------------------------------------
+
+def _gradient_style_run(run_dir, family="ttfs"):
+    """A tiny run directory as a gradient family writes it (by hand, not by its code)."""
+    run_dir.mkdir(parents=True)
+    record = {
+        "format_version": 1, "family": family, "protocol": f"{family}_mnist",
+        "bioplastic_version": "0.0", "created": "2000-01-01T00:00:00+0000",
+        "command": [f"protocols/{family}_mnist.py", "--out", str(run_dir)], "seed": 4,
+        "versions": {"python": "3"}, "config": {"epochs": 2, "hidden": 8},
+        "network": {"t_max": 20.0},
+    }
+    write_json(run_dir / "run.json", record)
+    write_json(run_dir / "metrics.json", {"test_accuracy": 0.75, "epochs": 2, "device": "cpu"})
+    save_npz(run_dir / "weights.npz", w_input_hidden=np.ones((5, 8)), tau_mem_ms=np.float64(10.0))
+    history = pd.DataFrame({"epoch": [0, 1], "loss": [1.5, 0.5], "accuracy": [0.5, 0.75]})
+    save_table(run_dir / "history.csv", history)
+    (run_dir / "cells").mkdir()
+    save_table(run_dir / "cells" / "rates.csv", pd.DataFrame({"step": [0], "rate_hz": [3.0]}))
+    return run_dir, record, history
+
+
+@pytest.mark.parametrize("family", ["surrogate", "ttfs", "adaptive"])
+def test_load_run_of_a_gradient_family(tmp_path, family):
+    d, record, history = _gradient_style_run(tmp_path / "run", family)
+    run = load_run(d)
+    assert type(run) is Run and not isinstance(run, runs.SymSTDPRun)
+    assert run.path == d and run.record == record
+    assert run.family == family and run.protocol == f"{family}_mnist"
+    assert run.metrics == {"test_accuracy": 0.75, "epochs": 2, "device": "cpu"}
+    assert run.files == ("cells/rates.csv", "history.csv", "metrics.json", "run.json", "weights.npz")
+    pd.testing.assert_frame_equal(run.table("history"), history)
+    pd.testing.assert_frame_equal(run.table("history.csv"), history)
+    assert run.table("cells/rates")["rate_hz"].tolist() == [3.0]
+    w = run.arrays("weights")
+    assert set(w) == {"w_input_hidden", "tau_mem_ms"} and w["w_input_hidden"].shape == (5, 8)
+    assert set(run.arrays("weights.npz")) == set(w)
+    assert not hasattr(run, "weights")  # the sym-STDP attributes are sym-STDP's
+    assert family in repr(run)
+    with pytest.raises(IncompleteRunError, match=r"has no evaluations\.csv"):
+        run.table("evaluations")
+    with pytest.raises(IncompleteRunError, match=r"has no snapshots\.npz"):
+        run.arrays("snapshots")
+
+
+def test_generic_run_needs_metrics_json(tmp_path):
+    d, _, _ = _gradient_style_run(tmp_path / "run")
+    (d / "metrics.json").unlink()
+    with pytest.raises(IncompleteRunError) as info:
+        load_run(d)
+    assert "missing metrics.json" in str(info.value) and str(d) in str(info.value)
+    run = load_run(d, require=())  # a run in progress
+    assert run.metrics is None and run.family == "ttfs"
+    assert load_run(d, require=("history.csv",)).metrics is None
+    (d / "history.csv").unlink()
+    with pytest.raises(IncompleteRunError, match="missing metrics.json, history.csv"):
+        load_run(d, require=("metrics.json", "history.csv"))
+
+
+@pytest.mark.parametrize("name", ["run.json", "metrics.json"])
+def test_corrupt_json_names_the_file(tmp_path, name):
+    d, _, _ = _gradient_style_run(tmp_path / "run")
+    (d / name).write_text('{"format_version": 1,')
+    with pytest.raises(RunFormatError, match=f"cannot read {name}") as info:
+        load_run(d)
+    assert str(d) in str(info.value)
+
+
+def test_corrupt_table_and_arrays_name_the_file(tmp_path):
+    d, _, _ = _gradient_style_run(tmp_path / "run")
+    (d / "weights.npz").write_bytes(b"PK\x03\x04 not a zip")
+    (d / "history.csv").write_bytes(b"")
+    run = load_run(d)
+    with pytest.raises(RunFormatError, match=r"cannot read weights\.npz"):
+        run.arrays("weights")
+    with pytest.raises(RunFormatError, match=r"cannot read history\.csv"):
+        run.table("history")
+
+
+def test_corrupt_symstdp_file_names_it(synthetic_run, tmp_path):
+    d = _copy_run(synthetic_run, tmp_path / "run")
+    (d / "weights.npz").write_bytes(b"garbage")
+    with pytest.raises(RunFormatError, match=r"cannot read weights\.npz"):
+        load_run(d)
+
+
+def test_record_of_unknown_family_or_without_common_fields(tmp_path):
+    d, record, _ = _gradient_style_run(tmp_path / "run")
+    write_json(d / "run.json", {**record, "family": "backprop"})
+    with pytest.raises(RunFormatError, match="family 'backprop'.*symstdp, surrogate, ttfs, adaptive"):
+        load_run(d)
+    write_json(d / "run.json", {k: v for k, v in record.items() if k not in ("protocol", "config")})
+    with pytest.raises(RunFormatError, match="lacks the common field.*protocol, config"):
+        load_run(d)
+    write_json(d / "run.json", {**record, "format_version": 2})
+    with pytest.raises(RunFormatError, match="format_version 2"):
+        load_run(d)
+    write_json(d / "run.json", [record])
+    with pytest.raises(RunFormatError, match="not a JSON object"):
+        load_run(d)
+
+
+def test_metrics_must_be_flat(tmp_path):
+    d, _, _ = _gradient_style_run(tmp_path / "run")
+    write_json(d / "metrics.json", {"accuracy": 0.5, "per_class": [0.5, 0.5], "more": {"a": 1}})
+    with pytest.raises(RunFormatError, match="metrics.json .* not flat: more, per_class"):
+        load_run(d)
+    write_json(d / "metrics.json", [0.5])
+    with pytest.raises(RunFormatError, match="metrics.json .* not a JSON object"):
+        load_run(d)
+
+
+def test_symstdp_run_with_and_without_family(synthetic_run, tmp_path):
+    run = load_run(synthetic_run)
+    assert isinstance(run, runs.SymSTDPRun)
+    assert run.family == "symstdp" and run.protocol == "synthetic"
+    for field in runs.COMMON_FIELDS:
+        assert field in run.record, field
+    assert {"weights.npz", "test_counts.npz", "raster.npz"} <= set(run.files)
+    pd.testing.assert_frame_equal(run.table("training"), run.training)
+    np.testing.assert_array_equal(run.arrays("weights")["theta_mV"], run.weights["theta_mV"])
+    # the first sym-STDP records name no family (nor protocol, config): still sym-STDP
+    d = _copy_run(synthetic_run, tmp_path / "old")
+    record = read_json(d / "run.json")
+    for key in ("family", "protocol", "config"):
+        del record[key]
+    write_json(d / "run.json", record)
+    old = load_run(d)
+    assert isinstance(old, runs.SymSTDPRun) and old.family == "symstdp" and old.protocol is None
+    # a record without family is read as sym-STDP, and says so when it is not one
+    del record["n_hidden"]
+    write_json(d / "run.json", record)
+    with pytest.raises(RunFormatError, match="no valid n_hidden.*must name it in the record's \"family\""):
+        load_run(d, require=())
+
+
+def test_new_record_holds_the_common_fields(tmp_path):
+    record = runs.new_record("surrogate", "surrogate_randman", ["protocols/x.py", "--seed", "2"],
+                             2, {"seed": 2}, n_hidden=30)
+    assert set(runs.COMMON_FIELDS) <= set(record)
+    assert record["format_version"] == FORMAT_VERSION and record["family"] == "surrogate"
+    assert record["bioplastic_version"] == record["versions"]["bioplastic"]
+    assert record["n_hidden"] == 30 and record["command"] == ["protocols/x.py", "--seed", "2"]
+    (tmp_path / "r").mkdir()
+    write_json(tmp_path / "r" / "run.json", record)
+    write_json(tmp_path / "r" / "metrics.json", {"accuracy": 1.0})
+    assert load_run(tmp_path / "r").family == "surrogate"
+    with pytest.raises(ValueError, match="family must be one of"):
+        runs.new_record("hebb", "p", [], 0, {})
+    with pytest.raises(ValueError, match="versions are common fields"):
+        runs.new_record("ttfs", "p", [], 0, {}, versions={})
+
+
+def test_symstdp_experiment_records_family_and_protocol(tiny_run):
+    run = load_run(tiny_run)
+    assert isinstance(run, runs.SymSTDPRun)
+    assert run.record["family"] == run.family == "symstdp"
+    assert run.protocol == "supervised_mnist"
+    for field in runs.COMMON_FIELDS:
+        assert field in run.record, field
+    assert run.record["bioplastic_version"] == __import__("bioplastic").__version__
+    assert run.record["config"]["n_hidden"] == run.n_hidden == 40

@@ -12,6 +12,8 @@ bounds), ``training`` (the one training loop of the gradient families),
 ``brian2_bridge`` (the same map as Brian2 equations), ``nir_io`` (NIR export
 and import); its figures are in ``surrogate.figures`` (plots, no torch).
 Time-to-first-spike family: ``ttfs/``; adaptive synaptic scaling: ``adaptive/``.
+Shared by the three: ``rundir`` (the run record in the house run format,
+``docs/run_format.rst``) and ``sweep`` (cells of a sweep run as processes).
 Data encodings (Randman,
 latency code) are in :mod:`bioplastic.data.encoding`.
 """

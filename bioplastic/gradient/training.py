@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bioplastic.runs import check_writable, load_npz, save_npz, save_table, write_json
+from bioplastic.runs import RunError, check_writable, load_npz, save_npz, save_table, write_json
 
 __all__ = [
     "BatchResult",
@@ -102,11 +102,15 @@ class BatchResult:
     metrics: dict = dataclasses.field(default_factory=dict)
 
 
-class TrainingDivergedError(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+class TrainingDivergedError(RunError, RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept.
+
+    A :class:`bioplastic.runs.RunError`: the options (e.g. the learning rate)
+    are at fault, and a protocol reports it in one line with exit status 2.
+    """
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(RunError, RuntimeError):
     """A checkpoint is missing, from another model, or the output directory is in the way."""
 
 

@@ -104,6 +104,16 @@ class ExperimentConfig:
         evaluation subset; None = automatic (:func:`evaluation_every`), 0 = no
         evaluations during training.
     n_eval : size of the evaluation subset (fewer if its source holds fewer).
+    hidden_from : a finished run directory, or None.  Layer-by-layer training
+        (the authors' released configuration, ``FIXED_HIDDEN_LAYER``): the run
+        starts from that run's input -> hidden weights and thresholds theta
+        (its ``weights.npz``) and keeps them frozen -- the excitatory group's
+        ``learning`` flag is off while the label layer's is on: no plasticity
+        or scaling on the input pathway, theta neither grows nor decays -- so
+        that only the hidden -> label pathway learns, from fresh initial
+        weights, with its teacher.  The other run must have
+        the same data set, N_E, seed and validation split (else its hidden
+        layer may have learned this run's validation samples).
     """
 
     dataset: str = "mnist"
@@ -126,12 +136,19 @@ class ExperimentConfig:
     verbose: bool = True
     eval_every: int | None = None
     n_eval: int = 1000
+    hidden_from: str | None = None
 
 
 #: Options that may differ between a run and its resumption.
 _RESUMABLE_CHANGES = ("out", "verbose", "data_dir", "threads")
 #: Options a resumed run may change on purpose: train for more epochs, test on more samples.
 _EXTENDABLE = ("epochs", "n_test")
+
+
+def _protocol_name(dataset):
+    """The protocol of a supervised run on ``dataset`` (``run.json``'s ``protocol``):
+    ``"supervised_mnist"`` or ``"supervised_fashion_mnist"``, as its script is named."""
+    return "supervised_" + dataset.replace("-", "_")
 
 
 def _log(cfg, msg):
@@ -233,6 +250,39 @@ def _validate(cfg):
         raise ValueError("n_validation must be non-negative")
     if cfg.eval_every is not None and (int(cfg.eval_every) != cfg.eval_every or cfg.eval_every < 0):
         raise ValueError(f"eval_every must be a non-negative integer (0 = off), got {cfg.eval_every!r}")
+    if cfg.hidden_from is not None:
+        _hidden_layer_source(cfg)
+
+
+def _hidden_layer_source(cfg):
+    """``(w_input_hidden, theta_mV)`` of the finished run ``cfg.hidden_from``, checked
+    against ``cfg``; a :class:`~bioplastic.runs.RunError` says what does not fit."""
+    src = Path(cfg.hidden_from)
+    what = f"--hidden-from {src}"
+    for name in ("run.json", "weights.npz"):
+        if not (src / name).is_file():
+            raise runs.RunError(f"{what}: {src / name} does not exist (it must name a finished run)")
+    try:
+        record = runs.read_json(src / "run.json")
+        weights = runs.load_npz(src / "weights.npz")
+    except (OSError, ValueError, KeyError) as err:
+        raise runs.RunError(f"{what}: cannot read the run ({err})") from err
+    src_cfg = record.get("config", {})
+    mine = {"dataset": cfg.dataset, "n_hidden": cfg.n_hidden, "seed": cfg.seed,
+            "n_validation": cfg.n_validation}
+    theirs = {k: src_cfg.get(k, record.get(k)) for k in mine}
+    diff = [f"{k} {theirs[k]!r} there, {mine[k]!r} here" for k in mine if theirs[k] != mine[k]]
+    if diff:
+        raise runs.RunError(f"{what}: the run does not match this one ({'; '.join(diff)}); the hidden "
+                            "layer must come from a run with the same data set, N_E, seed and "
+                            "validation split")
+    w, theta = weights.get("w_input_hidden"), weights.get("theta_mV")
+    if w is None or theta is None or w.shape != (784, cfg.n_hidden) or theta.shape != (cfg.n_hidden,):
+        raise runs.RunError(f"{what}: weights.npz lacks w_input_hidden (784, {cfg.n_hidden}) or "
+                            f"theta_mV ({cfg.n_hidden},)")
+    if not (np.isfinite(w).all() and np.isfinite(theta).all()):
+        raise runs.RunError(f"{what}: weights.npz holds NaN or infinite values")
+    return w, theta
 
 
 def _phase_seed(run_seed, tag, epoch, base):
@@ -557,30 +607,25 @@ def _run_locked(cfg, resume, command, params, out, stop, params_strings):
     total = n_train * cfg.epochs
     eval_split, eval_source, eval_x, eval_y, _ = _evaluation_subset(cfg, data)
     eval_every = (evaluation_every(total, len(eval_y)) if cfg.eval_every is None else int(cfg.eval_every))
-    record = {
-        "format_version": runs.FORMAT_VERSION,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": command,
-        "seed": cfg.seed,
-        "device": cfg.device,
-        "threads": cfg.threads,
-        "float32": cfg.float32,
-        "dataset": cfg.dataset,
-        "n_input": params.n_input,
-        "n_hidden": params.n_hidden,
-        "n_label": params.label.n_classes,
-        "epochs": cfg.epochs,
-        "n_train": n_train,
-        "n_test": len(y_test),
-        "n_validation": len(val_idx),
-        "chunk_size": cfg.chunk_size,
-        "inhibition": cfg.inhibition,
-        "evaluation": {"every": eval_every, "n_samples": int(len(eval_y)), "split": eval_split,
-                       "source": eval_source},
-        "params": params_strings,
-        "versions": runs.software_versions(),
-        "config": asdict(cfg),
-    }
+    record = runs.new_record(
+        "symstdp", _protocol_name(cfg.dataset), command, cfg.seed, asdict(cfg),
+        device=cfg.device,
+        threads=cfg.threads,
+        float32=cfg.float32,
+        dataset=cfg.dataset,
+        n_input=params.n_input,
+        n_hidden=params.n_hidden,
+        n_label=params.label.n_classes,
+        epochs=cfg.epochs,
+        n_train=n_train,
+        n_test=len(y_test),
+        n_validation=len(val_idx),
+        chunk_size=cfg.chunk_size,
+        inhibition=cfg.inhibition,
+        evaluation={"every": eval_every, "n_samples": int(len(eval_y)), "split": eval_split,
+                    "source": eval_source},
+        params=params_strings,
+    )
     if ckpt is None:
         runs.write_json(record_path, record)
     elif extended:
@@ -600,193 +645,347 @@ def _run_locked(cfg, resume, command, params, out, stop, params_strings):
 
 
 def _train_and_test(cfg, params, out, engine, ckpt, record, data, stop, resume_cmd, evaluation, t_start):
-    from bioplastic.symstdp.training import iterate_phase, pixel_rates, run_phase
-
-    x_train, y_train, train_idx, val_idx = data["x_train"], data["y_train"], data["train_idx"], data["val_idx"]
-    x_test, y_test = data["x_test"], data["y_test"]
-    eval_split, eval_source, eval_x, eval_y, eval_every = evaluation
-    n_train = len(train_idx)
+    """Train (from the start or the checkpoint ``ckpt``), then validate and test; write the results."""
+    n_train = len(data["train_idx"])
     n_cls = params.label.n_classes
     _log(cfg, f"[bioplastic] {cfg.device}: network ready in {engine.build_seconds:.1f} s "
               f"(N_E = {cfg.n_hidden}, K = {cfg.chunk_size})")
     n_assign = min(cfg.n_assign, n_train * cfg.epochs)
     tally = readout.RollingAssignment(cfg.n_hidden, n_cls, n_assign)
+    state, progress = _starting_point(cfg, engine, ckpt, out, record, tally, n_assign)
+    if ckpt is not None and (out / "evaluations.csv").exists():
+        _merge_earlier_final_evaluations(out, progress)
+    evaluation = _SubsetEvaluation(cfg, params, engine, tally, n_train, *evaluation)
+    training = _Training(cfg, params, out, engine, stop, resume_cmd, tally, evaluation, n_train,
+                         state, progress)
+    state, progress = training.run(data)
+    return _validate_and_test(cfg, params, out, engine, stop, resume_cmd, state, progress,
+                              tally.assignments(), data, t_start)
+
+
+def _starting_point(cfg, engine, ckpt, out, record, tally, n_assign):
+    """The state and progress training starts from: the initial ones, or the checkpoint's.
+
+    From a checkpoint, the neuron-assignment ``tally`` gets back the last
+    ``n_assign`` training responses, read from the per-chunk files.
+    """
     if ckpt is None:
         state = engine.initial_state()
+        if cfg.hidden_from is not None:
+            _load_hidden_layer(cfg, engine, state)
         progress = {"epoch": 0, "position": 0, "carried": 0, "chunk": 0, "samples_seen": 0,
                     "windows": 0, "train_seconds": 0.0, "training_rows": [], "snapshots": [],
                     "evaluations": [], "done": False}
-    else:
-        state, progress = ckpt
-        _check_checkpoint_state(state, engine.initial_state(), out / CHECKPOINT, record)
-        tally.add(*_recent_training_counts(out, progress["chunk"], n_assign, cfg.n_hidden))
-        _log(cfg, f"[bioplastic] resuming at epoch {progress['epoch'] + 1}, sample "
-                  f"{progress['position']} ({progress['samples_seen']} samples learned)")
-    kept = progress["samples_seen"]  # samples learned in the checkpoint on disk
-    stop.interrupt_message = (f"interrupted; the last checkpoint ({kept} samples learned) is intact. "
-                              f"Continue with:\n  {resume_cmd}")
-    snapshots = {}
-    snap_path = out / "snapshots.npz"
-    if snap_path.exists() and progress["snapshots"]:
-        # only the snapshots the checkpoint knows of (a later one may have been
-        # written just before the process was stopped)
-        snapshots = {k: v[: len(progress["snapshots"])] for k, v in runs.load_npz(snap_path).items()}
-    snap_every = max(1, n_train * cfg.epochs // max(cfg.snapshots, 1))
-    if ckpt is not None and (out / "evaluations.csv").exists():
-        # the final evaluations of the epochs a run had before it was resumed with more
-        earlier = runs.read_table(out / "evaluations.csv")
-        earlier = earlier[earlier["kind"] == "final"] if "kind" in earlier else earlier.iloc[:0]
-        known = {(r["samples_seen"], r["split"], r["kind"]) for r in progress["evaluations"]}
-        for r in json.loads(earlier.to_json(orient="records")):
-            if r["samples_seen"] < progress["samples_seen"] or not progress["done"]:
-                if (r["samples_seen"], r["split"], r["kind"]) not in known:
-                    progress["evaluations"].append(r)
-        progress["evaluations"].sort(key=lambda r: r["samples_seen"])
-    if eval_every:
-        _log(cfg, f"[bioplastic] evaluating every {eval_every} training samples on {len(eval_y)} "
-                  f"samples of the {eval_source}")
-    eval_rates = pixel_rates(eval_x, params.input)
+        return state, progress
+    state, progress = ckpt
+    _check_checkpoint_state(state, engine.initial_state(), out / CHECKPOINT, record)
+    tally.add(*_recent_training_counts(out, progress["chunk"], n_assign, cfg.n_hidden))
+    _log(cfg, f"[bioplastic] resuming at epoch {progress['epoch'] + 1}, sample "
+              f"{progress['position']} ({progress['samples_seen']} samples learned)")
+    return state, progress
 
-    def evaluate(state, seen):
-        """One evaluation of the fixed subset, learning off, on a copy of ``state``."""
-        k = sum(r.get("kind") == "during-training" for r in progress["evaluations"])
+
+def _load_hidden_layer(cfg, engine, state):
+    """Put the hidden layer of the run ``cfg.hidden_from`` into the initial ``state``.
+
+    From that run's final checkpoint when it has one (SI values, exact), else
+    from its ``weights.npz`` (theta in mV: within one rounding of the volts).
+    """
+    from bioplastic.symstdp.network import state_key
+
+    m = engine.model
+    k_w, k_theta = state_key(m.input_hidden, "w"), state_key(m.excitatory, "theta")
+    w, theta_mV = _hidden_layer_source(cfg)  # checked, also when the checkpoint is used
+    w, theta = np.asarray(w, dtype=float).ravel(), np.asarray(theta_mV, dtype=float) * 1e-3
+    ckpt = _load_checkpoint(Path(cfg.hidden_from))
+    source = "weights.npz"
+    if ckpt is not None and ckpt[1].get("done", True) is not False and k_w in ckpt[0] and k_theta in ckpt[0]:
+        if ckpt[0][k_w].shape == w.shape and np.allclose(ckpt[0][k_w], w, rtol=0, atol=1e-12):
+            w, theta, source = ckpt[0][k_w], ckpt[0][k_theta], "its final checkpoint"
+    state[k_w] = np.array(w, dtype=float)
+    state[state_key(m.excitatory, "wsum")] = state[k_w].reshape(-1, cfg.n_hidden).sum(axis=0)
+    state[k_theta] = np.array(theta, dtype=float)
+    _log(cfg, f"[bioplastic] layer by layer: hidden layer (input weights, theta) from {cfg.hidden_from} "
+              f"({source}), frozen; only the label pathway learns")
+
+
+def _kept_snapshots(snap_path, progress):
+    """The snapshots the checkpoint knows of (a later one may have been written
+    just before the process was stopped); empty if there are none."""
+    if snap_path.exists() and progress["snapshots"]:
+        return {k: v[: len(progress["snapshots"])] for k, v in runs.load_npz(snap_path).items()}
+    return {}
+
+
+def _merge_earlier_final_evaluations(out, progress):
+    """Put back into ``progress`` the final evaluations of the epochs a run had
+    before it was resumed with more (they are in ``evaluations.csv`` only)."""
+    earlier = runs.read_table(out / "evaluations.csv")
+    earlier = earlier[earlier["kind"] == "final"] if "kind" in earlier else earlier.iloc[:0]
+    known = {(r["samples_seen"], r["split"], r["kind"]) for r in progress["evaluations"]}
+    for r in json.loads(earlier.to_json(orient="records")):
+        if r["samples_seen"] < progress["samples_seen"] or not progress["done"]:
+            if (r["samples_seen"], r["split"], r["kind"]) not in known:
+                progress["evaluations"].append(r)
+    progress["evaluations"].sort(key=lambda r: r["samples_seen"])
+
+
+def _write_evaluations(out, rows):
+    runs.save_table(out / "evaluations.csv", pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS)))
+
+
+class _SubsetEvaluation:
+    """The evaluations during training: the fixed subset, learning off, on a copy of the state.
+
+    ``split``, ``source``, ``x``, ``y`` and ``every`` are those of
+    :func:`_evaluation_subset` and ``ExperimentConfig.eval_every`` (0: none).
+    The neuron-assignment readout uses the assignments of the moment, from
+    ``tally``.  The k-th evaluation of the run runs with the seeds of phase
+    tag 4, epoch k, whatever training did before: the evaluations do not touch
+    the random streams of training.
+    """
+
+    def __init__(self, cfg, params, engine, tally, n_train, split, source, x, y, every):
+        from bioplastic.symstdp.training import pixel_rates
+
+        self.cfg, self.engine, self.tally, self.n_train = cfg, engine, tally, n_train
+        self.n_cls = params.label.n_classes
+        self.split, self.labels, self.every = split, y, every
+        if every:
+            _log(cfg, f"[bioplastic] evaluating every {every} training samples on {len(y)} "
+                      f"samples of the {source}")
+        self.rates = pixel_rates(x, params.input)
+
+    def due(self, rows, seen, done):
+        """Whether an evaluation runs once ``seen`` samples are learned (``rows``: those so far)."""
+        last = rows[-1]["samples_seen"] if rows else 0
+        return bool(self.every and seen > last and (seen // self.every > last // self.every or done))
+
+    def __call__(self, state, seen, rows):
+        """Evaluate ``state`` after ``seen`` samples learned; return the row of ``evaluations.csv``."""
+        from bioplastic.symstdp.training import run_phase
+
+        cfg, y, n_cls = self.cfg, self.labels, self.n_cls
+        k = sum(r.get("kind") == "during-training" for r in rows)
         t0 = time.perf_counter()
-        _, res = run_phase(engine, state, eval_rates, eval_y, False, _phase_seed(cfg.seed, 4, k, 0))
+        _, res = run_phase(self.engine, state, self.rates, y, False, _phase_seed(cfg.seed, 4, k, 0))
         row = {
-            "samples_seen": int(seen), "split": eval_split,
-            "accuracy_supervised": readout.accuracy(readout.supervised_predictions(res.label_counts), eval_y),
+            "samples_seen": int(seen), "split": self.split,
+            "accuracy_supervised": readout.accuracy(readout.supervised_predictions(res.label_counts), y),
             "accuracy_assignment": readout.accuracy(
-                readout.assignment_predictions(res.hidden_counts, tally.assignments(), n_cls), eval_y),
-            "n_samples": int(len(eval_y)), "epoch": seen / n_train, "kind": "during-training",
+                readout.assignment_predictions(res.hidden_counts, self.tally.assignments(), n_cls), y),
+            "n_samples": int(len(y)), "epoch": seen / self.n_train, "kind": "during-training",
             "wall_seconds": time.perf_counter() - t0,
         }
-        _log(cfg, f"[eval] {seen} samples learned: {eval_split} subset ({len(eval_y)}): supervised "
+        _log(cfg, f"[eval] {seen} samples learned: {self.split} subset ({len(y)}): supervised "
                   f"{row['accuracy_supervised']:.4f}, assignment {row['accuracy_assignment']:.4f} "
                   f"({row['wall_seconds']:.1f} s)")
         return row
 
-    def write_evaluations(rows):
-        runs.save_table(out / "evaluations.csv", pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS)))
 
-    # ---------------------------------------------------------------- training
-    while not progress["done"]:
+def _progress_after_chunk(progress, ch, epoch, chunk_no, acc, epoch_length, epochs):
+    """The progress record once chunk ``ch`` is learned (``progress``: before it; not changed)."""
+    t_chunk = ch.wall_seconds
+    new = dict(progress)
+    new["training_rows"] = progress["training_rows"] + [{
+        "chunk": chunk_no, "epoch": epoch, "samples_seen": progress["samples_seen"] + len(ch.sample),
+        "n_samples": int(len(ch.sample)), "n_presentations": int(ch.n_presentations.sum()),
+        "train_accuracy_assignment": acc, "wall_seconds": t_chunk,
+        "samples_per_second": len(ch.sample) / t_chunk if t_chunk > 0 else float("nan"),
+    }]
+    new["samples_seen"] = progress["samples_seen"] + len(ch.sample)
+    new["windows"] = progress["windows"] + ch.n_windows
+    new["train_seconds"] = progress["train_seconds"] + t_chunk
+    new["position"] = ch.position
+    new["carried"] = 0  # (a resumed pending sample restarts its presentation count)
+    new["chunk"] = chunk_no + 1
+    if ch.position >= epoch_length:
+        new["epoch"] = epoch + 1
+        new["position"] = 0
+        new["done"] = new["epoch"] >= epochs
+    return new
+
+
+class _Training:
+    """The training phase: the epochs' chunks, each checked, counted, evaluated and written.
+
+    ``state`` and ``progress`` are where training stands (the checkpoint on
+    disk holds ``kept`` samples learned); :meth:`run` trains to the end and
+    returns them.
+    """
+
+    def __init__(self, cfg, params, out, engine, stop, resume_cmd, tally, evaluation, n_train,
+                 state, progress):
+        self.cfg, self.params, self.out, self.engine = cfg, params, out, engine
+        self.stop, self.resume_cmd, self.tally, self.evaluation = stop, resume_cmd, tally, evaluation
+        self.state, self.progress = state, progress
+        self.n_cls = params.label.n_classes
+        self.kept = progress["samples_seen"]  # samples learned in the checkpoint on disk
+        stop.interrupt_message = (f"interrupted; the last checkpoint ({self.kept} samples learned) "
+                                  f"is intact. Continue with:\n  {resume_cmd}")
+        self.snap_path = out / "snapshots.npz"
+        self.snapshots = _kept_snapshots(self.snap_path, progress)
+        self.snap_every = max(1, n_train * cfg.epochs // max(cfg.snapshots, 1))
+
+    def run(self, data):
+        """Train on ``data`` until the last epoch is done; return ``(state, progress)``."""
+        while not self.progress["done"]:
+            self._epoch(data["x_train"], data["y_train"], data["train_idx"])
+        return self.state, self.progress
+
+    def _epoch(self, x_train, y_train, train_idx):
+        """Train on the rest of the current epoch (all of it, unless resumed in its middle)."""
+        from bioplastic.symstdp.training import iterate_phase, pixel_rates
+
+        cfg, progress = self.cfg, self.progress
         epoch = progress["epoch"]
         order = train_idx if epoch == 0 else np.random.default_rng([cfg.seed, 2, epoch]).permutation(train_idx)
-        rates = pixel_rates(x_train[order], params.input)
+        rates = pixel_rates(x_train[order], self.params.input)
         labels = y_train[order].astype(np.int64)
-        base = progress["chunk"]
-        seeds = _phase_seed(cfg.seed, 1, epoch, base)
+        seeds = _phase_seed(cfg.seed, 1, epoch, progress["chunk"])
         t_epoch = time.perf_counter()
         seen0 = progress["position"]
-        for state, ch in iterate_phase(engine, state, rates, labels, True, seeds,
-                                       start=progress["position"], carried_presentations=progress["carried"]):
-            chunk_no = progress["chunk"]
-            bad = non_finite_variables(state)
-            if bad:
-                raise NonFiniteStateError(
-                    f"training stopped: after chunk {chunk_no} (epoch {epoch + 1}, samples "
-                    f"{ch.position - len(ch.sample)}-{ch.position} of the epoch) the network state holds "
-                    f"{_describe_bad(bad)}. Nothing of this chunk was written; the last checkpoint "
-                    f"({kept} samples learned) is intact. The model became unstable: check --param "
-                    f"overrides (and --float32)")
-            t_chunk = ch.wall_seconds
-            # running training accuracy: predict each sample before it is learned
-            if len(tally):
-                assign = tally.assignments()
-                pred = readout.assignment_predictions(ch.hidden_counts, assign, n_cls)
-                acc = readout.accuracy(pred, labels[ch.sample]) if len(pred) else float("nan")
-            else:
-                acc = float("nan")
-            counts16 = np.minimum(ch.hidden_counts, 65535).astype(np.uint16)
-            new = dict(progress)
-            new["training_rows"] = progress["training_rows"] + [{
-                "chunk": chunk_no, "epoch": epoch, "samples_seen": progress["samples_seen"] + len(ch.sample),
-                "n_samples": int(len(ch.sample)), "n_presentations": int(ch.n_presentations.sum()),
-                "train_accuracy_assignment": acc, "wall_seconds": t_chunk,
-                "samples_per_second": len(ch.sample) / t_chunk if t_chunk > 0 else float("nan"),
-            }]
-            new["samples_seen"] = progress["samples_seen"] + len(ch.sample)
-            new["windows"] = progress["windows"] + ch.n_windows
-            new["train_seconds"] = progress["train_seconds"] + t_chunk
-            new["position"] = ch.position
-            new["carried"] = 0  # (a resumed pending sample restarts its presentation count)
-            new["chunk"] = chunk_no + 1
-            if ch.position >= len(labels):
-                new["epoch"] = epoch + 1
-                new["position"] = 0
-                new["done"] = new["epoch"] >= cfg.epochs
-            seen = new["samples_seen"]
-            tally.add(counts16, labels[ch.sample])
-            last_eval = progress["evaluations"][-1]["samples_seen"] if progress["evaluations"] else 0
-            if eval_every and seen > last_eval and (seen // eval_every > last_eval // eval_every or new["done"]):
-                new["evaluations"] = progress["evaluations"] + [evaluate(state, seen)]
-            snap = (seen // snap_every) > len(progress["snapshots"]) - 1 or new["done"]
-            if snap:
-                new["snapshots"] = progress["snapshots"] + [seen]
-            # ---- write everything of this chunk; a signal now waits until it is written
-            try:
-                with stop.deferred():
-                    (out / TRAIN_COUNTS).mkdir(exist_ok=True)
-                    runs.save_npz(_chunk_counts_path(out, chunk_no), epoch=epoch,
-                                  sample_index=order[ch.sample], labels=labels[ch.sample].astype(np.uint8),
-                                  hidden_counts=counts16,
-                                  label_counts=np.minimum(ch.label_counts, 65535).astype(np.uint16),
-                                  n_presentations=ch.n_presentations)
-                    if snap:
-                        snapshots_new = dict(snapshots)
-                        _add_snapshot(snapshots_new, state, engine, seen)
-                        runs.save_npz(snap_path, **snapshots_new)
-                    _save_checkpoint(out, state, new)
-                    progress = new
-                    kept = seen
-                    if snap:
-                        snapshots = snapshots_new
-                    stop.interrupt_message = (f"interrupted; the last checkpoint ({kept} samples learned) "
-                                              f"is intact. Continue with:\n  {resume_cmd}")
-                    runs.save_table(out / "training.csv", pd.DataFrame(progress["training_rows"]))
-                    write_evaluations(progress["evaluations"])
-            except OSError as err:
-                raise runs.RunError(_write_failure(out, err, kept, resume_cmd,
-                                                   f"the files of chunk {chunk_no}")) from err
+        learning = "label" if self.cfg.hidden_from is not None else True
+        for state, ch in iterate_phase(self.engine, self.state, rates, labels, learning, seeds,
+                                       start=progress["position"],
+                                       carried_presentations=progress["carried"]):
+            self.state = state
+            acc = self._learned(state, ch, epoch, order, labels)
             rate = (ch.position - seen0) / max(time.perf_counter() - t_epoch, 1e-9)
             eta = (len(labels) - ch.position) / rate if rate > 0 else float("nan")
             _log(cfg, f"[train] epoch {epoch + 1}/{cfg.epochs}  sample {ch.position}/{len(labels)}  "
                       f"{rate:.1f} samples/s  {1000 / max(rate, 1e-9):.2f} ms/sample  "
                       f"running acc {acc:.3f}  ETA {eta / 60:.1f} min")
-            if progress["epoch"] != epoch:
+            if self.progress["epoch"] != epoch:
                 break
 
-    # ---------------------------------------------------------------- validation
-    assignments = tally.assignments()
-    validation = {}
-    final_rows = []
-    if len(val_idx):
-        _log(cfg, f"[bioplastic] validating on {len(val_idx)} held-out training samples")
-        t_val = time.perf_counter()
-        _, val = run_phase(engine, state, pixel_rates(x_train[val_idx], params.input),
-                           y_train[val_idx].astype(np.int64), False, _phase_seed(cfg.seed, 3, 0, 0))
-        y_val = y_train[val_idx]
-        validation = {
-            "validation_accuracy_supervised": readout.accuracy(
-                readout.supervised_predictions(val.label_counts), y_val),
-            "validation_accuracy_assignment": readout.accuracy(
-                readout.assignment_predictions(val.hidden_counts, assignments, n_cls), y_val),
-            "n_validation": int(len(val_idx)),
-        }
-        final_rows.append({"samples_seen": progress["samples_seen"], "split": "validation",
-                           "accuracy_supervised": validation["validation_accuracy_supervised"],
-                           "accuracy_assignment": validation["validation_accuracy_assignment"],
-                           "n_samples": int(len(val_idx)), "epoch": progress["samples_seen"] / n_train,
-                           "kind": "final", "wall_seconds": time.perf_counter() - t_val})
-        _log(cfg, f"[bioplastic] validation accuracy: supervised "
-                  f"{validation['validation_accuracy_supervised']:.4f}, assignment "
-                  f"{validation['validation_accuracy_assignment']:.4f}")
+    def _running_accuracy(self, ch, labels):
+        """Assignment readout of the chunk's samples, each predicted before it is learned."""
+        if not len(self.tally):
+            return float("nan")
+        pred = readout.assignment_predictions(ch.hidden_counts, self.tally.assignments(), self.n_cls)
+        return readout.accuracy(pred, labels[ch.sample]) if len(pred) else float("nan")
 
-    # ---------------------------------------------------------------- test
+    def _learned(self, state, ch, epoch, order, labels):
+        """Book chunk ``ch`` (its new ``state``): check, count, evaluate, write; return its accuracy."""
+        progress = self.progress
+        chunk_no = progress["chunk"]
+        bad = non_finite_variables(state)
+        if bad:
+            raise NonFiniteStateError(
+                f"training stopped: after chunk {chunk_no} (epoch {epoch + 1}, samples "
+                f"{ch.position - len(ch.sample)}-{ch.position} of the epoch) the network state holds "
+                f"{_describe_bad(bad)}. Nothing of this chunk was written; the last checkpoint "
+                f"({self.kept} samples learned) is intact. The model became unstable: check --param "
+                f"overrides (and --float32)")
+        acc = self._running_accuracy(ch, labels)
+        counts16 = np.minimum(ch.hidden_counts, 65535).astype(np.uint16)
+        new = _progress_after_chunk(progress, ch, epoch, chunk_no, acc, len(labels), self.cfg.epochs)
+        seen = new["samples_seen"]
+        self.tally.add(counts16, labels[ch.sample])
+        if self.evaluation.due(progress["evaluations"], seen, new["done"]):
+            new["evaluations"] = progress["evaluations"] + [
+                self.evaluation(state, seen, progress["evaluations"])]
+        snap = (seen // self.snap_every) > len(progress["snapshots"]) - 1 or new["done"]
+        if snap:
+            new["snapshots"] = progress["snapshots"] + [seen]
+        self._write_chunk(state, ch, epoch, chunk_no, order[ch.sample], labels[ch.sample], counts16,
+                          new, snap)
+        return acc
+
+    def _write_chunk(self, state, ch, epoch, chunk_no, sample_index, labels, counts16, new, snap):
+        """Write everything of a chunk; a signal meanwhile waits until it is written.
+
+        The chunk's training responses and snapshot come first, then the
+        checkpoint (from then on ``new`` is the progress, on disk as in
+        memory), then the tables.
+        """
+        out, seen = self.out, new["samples_seen"]
+        try:
+            with self.stop.deferred():
+                (out / TRAIN_COUNTS).mkdir(exist_ok=True)
+                runs.save_npz(_chunk_counts_path(out, chunk_no), epoch=epoch,
+                              sample_index=sample_index, labels=labels.astype(np.uint8),
+                              hidden_counts=counts16,
+                              label_counts=np.minimum(ch.label_counts, 65535).astype(np.uint16),
+                              n_presentations=ch.n_presentations)
+                if snap:
+                    snapshots_new = dict(self.snapshots)
+                    _add_snapshot(snapshots_new, state, self.engine, seen)
+                    runs.save_npz(self.snap_path, **snapshots_new)
+                _save_checkpoint(out, state, new)
+                self.progress = new
+                self.kept = seen
+                if snap:
+                    self.snapshots = snapshots_new
+                self.stop.interrupt_message = (f"interrupted; the last checkpoint ({self.kept} samples "
+                                               f"learned) is intact. Continue with:\n  {self.resume_cmd}")
+                runs.save_table(out / "training.csv", pd.DataFrame(new["training_rows"]))
+                _write_evaluations(out, new["evaluations"])
+        except OSError as err:
+            raise runs.RunError(_write_failure(out, err, self.kept, self.resume_cmd,
+                                               f"the files of chunk {chunk_no}")) from err
+
+
+def _final_validation(cfg, params, engine, state, data, assignments, samples_seen, n_train):
+    """The whole validation split after training: ``(metrics, rows of evaluations.csv)``."""
+    from bioplastic.symstdp.training import pixel_rates, run_phase
+
+    val_idx, x_train, y_train = data["val_idx"], data["x_train"], data["y_train"]
+    if not len(val_idx):
+        return {}, []
+    _log(cfg, f"[bioplastic] validating on {len(val_idx)} held-out training samples")
+    t_val = time.perf_counter()
+    _, val = run_phase(engine, state, pixel_rates(x_train[val_idx], params.input),
+                       y_train[val_idx].astype(np.int64), False, _phase_seed(cfg.seed, 3, 0, 0))
+    y_val = y_train[val_idx]
+    validation = {
+        "validation_accuracy_supervised": readout.accuracy(
+            readout.supervised_predictions(val.label_counts), y_val),
+        "validation_accuracy_assignment": readout.accuracy(
+            readout.assignment_predictions(val.hidden_counts, assignments, params.label.n_classes),
+            y_val),
+        "n_validation": int(len(val_idx)),
+    }
+    row = {"samples_seen": samples_seen, "split": "validation",
+           "accuracy_supervised": validation["validation_accuracy_supervised"],
+           "accuracy_assignment": validation["validation_accuracy_assignment"],
+           "n_samples": int(len(val_idx)), "epoch": samples_seen / n_train,
+           "kind": "final", "wall_seconds": time.perf_counter() - t_val}
+    _log(cfg, f"[bioplastic] validation accuracy: supervised "
+              f"{validation['validation_accuracy_supervised']:.4f}, assignment "
+              f"{validation['validation_accuracy_assignment']:.4f}")
+    return validation, [row]
+
+
+def _test_samples_table(test, y_test, pred_sup, pred_asg, n_cls):
+    """``test_samples.csv``: one row per test sample."""
+    table = pd.DataFrame({
+        "sample_index": np.arange(len(y_test)), "label": y_test.astype(int),
+        "pred_supervised": pred_sup, "pred_assignment": pred_asg,
+        "n_hidden_spikes": test.hidden_counts.sum(axis=1).astype(int),
+        "n_presentations": test.n_presentations, "intensity": test.intensity,
+    })
+    for c in range(n_cls):
+        table[f"label_count_{c}"] = test.label_counts[:, c].astype(int)
+    return table
+
+
+def _validate_and_test(cfg, params, out, engine, stop, resume_cmd, state, progress, assignments,
+                       data, t_start):
+    """After training: validate, test, write the results; return the metrics."""
+    from bioplastic.symstdp.training import pixel_rates, run_phase
+
+    x_test, y_test = data["x_test"], data["y_test"]
+    n_train = len(data["train_idx"])
+    n_cls = params.label.n_classes
+    validation, final_rows = _final_validation(cfg, params, engine, state, data, assignments,
+                                               progress["samples_seen"], n_train)
+
     _log(cfg, f"[bioplastic] testing on {len(y_test)} samples")
     t_test = time.perf_counter()
     seeds = _phase_seed(cfg.seed, 2, 0, 0)
-    state_after, test = run_phase(
+    _, test = run_phase(
         engine, state, pixel_rates(x_test, params.input), y_test.astype(np.int64), False, seeds,
         progress=(lambda d, n, r: _log(cfg, f"[test] {d}/{n}  {r:.1f} samples/s")))
     test_seconds = time.perf_counter() - t_test
@@ -805,14 +1004,7 @@ def _train_and_test(cfg, params, out, engine, ckpt, record, data, stop, resume_c
     w_ih = state[state_key(key.input_hidden, "w")].reshape(params.n_input, params.n_hidden)
     w_hl = state[state_key(key.hidden_label, "w")].reshape(params.n_hidden, n_cls)
     theta_mV = state[state_key(key.excitatory, "theta")] * 1e3
-    table = pd.DataFrame({
-        "sample_index": np.arange(len(y_test)), "label": y_test.astype(int),
-        "pred_supervised": pred_sup, "pred_assignment": pred_asg,
-        "n_hidden_spikes": test.hidden_counts.sum(axis=1).astype(int),
-        "n_presentations": test.n_presentations, "intensity": test.intensity,
-    })
-    for c in range(n_cls):
-        table[f"label_count_{c}"] = test.label_counts[:, c].astype(int)
+    table = _test_samples_table(test, y_test, pred_sup, pred_asg, n_cls)
     train_seconds = progress["train_seconds"]
     metrics = {
         "test_accuracy_supervised": acc_sup,
@@ -841,7 +1033,7 @@ def _train_and_test(cfg, params, out, engine, ckpt, record, data, stop, resume_c
                           sample_index=np.arange(len(y_test), dtype=np.int64),
                           images=np.asarray(x_test).round().clip(0, 255).astype(np.uint8))
             runs.save_table(out / "test_samples.csv", table)
-            write_evaluations(progress["evaluations"] + final_rows)
+            _write_evaluations(out, progress["evaluations"] + final_rows)
             runs.write_json(out / "metrics.json", metrics)
     except OSError as err:
         raise runs.RunError(_write_failure(out, err, progress["samples_seen"], resume_cmd,

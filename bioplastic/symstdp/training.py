@@ -107,7 +107,8 @@ def iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, star
     rates_hz : ndarray, (n, n_input)
         From :func:`pixel_rates`.
     labels : ndarray of int, (n,)
-    learning : bool
+    learning : bool or "label"
+        See :meth:`bioplastic.symstdp.device.engine.Engine.run_chunk`.
     seed_of_chunk : callable
         ``seed_of_chunk(i)`` gives the seed of the i-th chunk of this phase.
     start : int

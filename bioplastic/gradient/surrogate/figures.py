@@ -116,7 +116,7 @@ def raster(ax, trial_index, step, neuron, trial=0, input_times=None, n_hidden=No
     trial : int
         Which trial to draw.
     input_times : array_like, optional
-        ``input_times`` of ``raster.npz`` (``(trials, n_in)``, ``nb_steps`` =
+        ``input_times_steps`` of ``raster.npz`` (``(trials, n_in)``, ``nb_steps`` =
         no spike); drawn as units ``-n_in .. -1``.
     n_hidden : int, optional
         For the y limits.

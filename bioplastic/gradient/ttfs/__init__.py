@@ -15,7 +15,10 @@ Modules (import them one by one; this package imports nothing heavy):
 * :mod:`.conv`     convolutional layers and min-pooling (no protocol/bridge yet);
 * :mod:`.training` the adapter to the family-wide training loop;
 * :mod:`.bridge`   the trained network as Brian2 equations;
-* :mod:`.figures`  plots from saved runs (does not import torch).
+* :mod:`.figures`  plots from saved runs (does not import torch);
+* :mod:`.experiment`  a training run and the Brian2 check of a trained run
+  (the bodies of ``protocols/ttfs_mnist.py`` and ``ttfs_bridge_check.py``);
+* :mod:`.sweep`    the regulariser sweep of ``protocols/ttfs_sweep.py``.
 
 See ``docs/ttfs.rst``.
 """

@@ -423,8 +423,11 @@ class Engine:
             in the model); pad unused rows with zeros.
         labels : ndarray of int, (K,)
             Class of each sample; -1 for padding (no teacher).
-        learning : bool
-            Plasticity, theta adaptation and the teacher on (training) or off.
+        learning : bool or "label"
+            Plasticity, theta adaptation and the teacher on (training) or off;
+            ``"label"``: the hidden layer frozen (no input -> hidden plasticity
+            or scaling, theta constant) while the label pathway learns with
+            its teacher (layer-by-layer training).
         seed : int
             Seed of the chunk's random generators.
 
@@ -445,7 +448,10 @@ class Engine:
             raise ValueError(f"labels must have shape {(K,)}, got {labels.shape}")
         if not np.all(np.isfinite(rates_hz)) or np.any(rates_hz < 0):
             raise ValueError("rates must be finite and non-negative")
+        if isinstance(learning, str) and learning != "label":
+            raise ValueError(f"learning must be a bool or 'label', got {learning!r}")
         flag = 1.0 if learning else 0.0
+        hidden_flag = 0.0 if learning == "label" else flag
         t0 = time.perf_counter()
         if self.standalone:
             from brian2 import device
@@ -456,7 +462,7 @@ class Engine:
                 run_args[getattr(g, var)] = Quantity(state[key], dim=g.variables[var].dim)
             run_args[m.stimulus] = rates_hz * Hz
             run_args[m.sample_labels] = labels.astype(float)
-            run_args[m.excitatory.learning] = flag
+            run_args[m.excitatory.learning] = hidden_flag
             run_args[m.label.learning] = flag
             run_args[m.controller.rng_seed] = int(seed) % (2**31)
             try:
@@ -474,7 +480,7 @@ class Engine:
                 g.variables[var].set_value(np.asarray(state[key]))
             m.stimulus.values[:] = rates_hz
             m.sample_labels.values[:] = labels.astype(float)
-            m.excitatory.learning = flag
+            m.excitatory.learning = hidden_flag
             m.label.learning = flag
             m.controller.ptr = 0
             m.controller.n_window = 0

@@ -1,6 +1,8 @@
-"""Shared command line, data and model of the adaptive-scaling protocols.
+"""Shared command line, data, model and run directory of the adaptive-scaling protocols.
 
-Both protocols train :class:`bioplastic.gradient.adaptive.network.AdaptiveScalingNetwork`
+The protocols (``protocols/adaptive_scaling_*.py``; their bodies are in
+:mod:`bioplastic.gradient.adaptive.studies`) train
+:class:`bioplastic.gradient.adaptive.network.AdaptiveScalingNetwork`
 with and without scaling on the offline N-MNIST stand-in (saccade event
 streams made from MNIST, :func:`bioplastic.data.event_streams.mnist_event_dataset`),
 with the surrogate family's loop (:func:`bioplastic.gradient.training.fit`) and
@@ -8,10 +10,12 @@ loss (:class:`bioplastic.gradient.lif.MaxOverTimeLoss`).  The scaling rule is
 a reading of the abstract of Xu et al. 2025 (hypothesis).
 
 A run is a list of *cells* (e.g. one seed and one model), each run once.
-A run directory holds (all written atomically)::
+A run directory holds (all written atomically; ``docs/run_format.rst``)::
 
-    run.json               the run record: command, options, seeds, versions, status
-                           (and one entry per resume)
+    run.json               the run record (format_version 1, family "adaptive"): command,
+                           config (every option), options (by flag, compared on --resume),
+                           seeds, versions, status (and one entry per resume)
+    metrics.json           final numbers (written when every cell has finished)
     cells/<cell>/<table>.csv   the tidy rows of one finished cell
     cells/<cell>/cell.json     written last: the cell is finished
     <table>.csv            all finished cells' rows, rewritten after every cell
@@ -42,6 +46,10 @@ import threading
 import time
 from pathlib import Path
 
+from bioplastic import cli
+from bioplastic.gradient import rundir
+
+FAMILY = "adaptive"
 RUN_FORMAT = "bioplastic.gradient.adaptive_scaling/2"
 #: Exit status of a run stopped by Ctrl-C or SIGTERM (as a shell reports SIGINT).
 EXIT_INTERRUPTED = 130
@@ -50,73 +58,74 @@ NOT_COMPARED = ("out", "resume", "quiet", "threads", "data_dir")
 #: Options that may differ on --resume (the cells are keyed by them).
 EXTENDABLE = ("--seeds",)
 CELLS = "cells"
+#: The protocols' names in runs written before format_version 1 (script name -> old name).
+OLD_NAMES = {"adaptive_scaling_robustness": "adaptive-robustness", "adaptive_scaling_continual": "adaptive-continual",
+             "adaptive_scaling_homeostasis": "adaptive-homeostasis"}
 CELL_RECORD = "cell.json"
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
 def parser(description, defaults=None):
-    """The shared command line (data, network, training, scaling rule, output)."""
+    """The shared command line (:func:`bioplastic.cli.parser`: data, network, training, scaling rule)."""
     d = {"epochs": 5, "n_train": 300, "n_test": 100, "lr": 2e-3}
     d.update(defaults or {})
-    p = argparse.ArgumentParser(description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = cli.parser(description, seed=False, threads="torch threads")
     g = p.add_argument_group("data (offline N-MNIST stand-in from MNIST)")
-    g.add_argument("--n-train-per-class", type=_positive_int, default=d["n_train"])
-    g.add_argument("--n-test-per-class", type=_positive_int, default=d["n_test"])
-    g.add_argument("--n-steps", type=_positive_int, default=30, help="time bins over the three saccades")
-    g.add_argument("--pool", type=_positive_int, default=2, help="OR-pooling of the 34x34 frame")
-    g.add_argument("--data-seed", type=int, default=0, help="samples and threshold mismatch of the streams")
-    g.add_argument("--data-dir", default=None, help="folder holding mnist/ (else $BIOPLASTIC_DATA)")
+    g.add_argument("--n-train-per-class", type=cli.positive_int, default=d["n_train"])
+    g.add_argument("--n-test-per-class", type=cli.positive_int, default=d["n_test"])
+    g.add_argument("--n-steps", type=cli.positive_int, default=30, help="time bins over the three saccades")
+    g.add_argument("--pool", type=cli.positive_int, default=2, help="OR-pooling of the 34x34 frame")
+    g.add_argument("--data-seed", type=cli.non_negative_int, default=0,
+                   help="samples and threshold mismatch of the streams")
     g = p.add_argument_group("network and training")
-    g.add_argument("--n-hidden", type=_positive_int, default=100)
-    g.add_argument("--init-gain", type=_positive_float, default=3.0,
+    g.add_argument("--n-hidden", type=cli.positive_int, default=100)
+    g.add_argument("--init-gain", type=cli.positive_float, default=3.0,
                    help="multiplies the initial input weights U(-1/sqrt(n_in), 1/sqrt(n_in))")
-    g.add_argument("--epochs", type=_positive_int, default=d["epochs"])
-    g.add_argument("--lr", type=_positive_float, default=d["lr"], help="Adam learning rate")
-    g.add_argument("--batch-size", type=_positive_int, default=64)
-    g.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
-                   help="model seeds (initial weights, shuffling, perturbation noise)")
-    g = p.add_argument_group("adaptive scaling (relaxation rule: a reading of the abstract, hypothesis)")
-    g.add_argument("--kappa", type=float, default=10.0, help="sensitivity to the afferent intensity")
-    g.add_argument("--r-ref", type=float, default=0.05, help="intensity with a* = 1 (spikes per step)")
-    g.add_argument("--eta", type=float, default=0.2, help="relaxation rate, q = 1 - eta")
-    g.add_argument("--tau-trace", type=_positive_float, default=20.0, help="presynaptic trace time constant (ms)")
-    p.add_argument("--threads", type=_positive_int, default=1, help="torch threads")
-    add_run_arguments(p)
+    g.add_argument("--epochs", type=cli.positive_int, default=d["epochs"])
+    g.add_argument("--lr", type=cli.positive_float, default=d["lr"], help="Adam learning rate")
+    g.add_argument("--batch-size", type=cli.positive_int, default=64)
+    add_seeds(g)
+    add_rule_options(p)
     return p
 
 
-def add_run_arguments(p):
-    """``--out``, ``--resume`` and ``--quiet`` (shared by every adaptive-scaling protocol)."""
-    p.add_argument("--out", default=None, help="run directory (default: runs/<protocol>-<date>-<time>)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out: finished cells are kept, only the missing ones run")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+def add_seeds(p):
+    p.add_argument("--seeds", type=cli.non_negative_int, nargs="+", default=[0, 1, 2],
+                   help="model seeds (initial weights, shuffling, perturbation noise)")
+
+
+def _kappa(text):
+    value = cli.finite_float(text)
+    if not value > -1:
+        raise argparse.ArgumentTypeError(f"must be a finite number > -1, got {text!r}")
+    return value
+
+
+def _eta(text):
+    value = cli.finite_float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}")
+    return value
+
+
+def add_rule_options(p):
+    g = p.add_argument_group("adaptive scaling (relaxation rule: a reading of the abstract, hypothesis)")
+    g.add_argument("--kappa", type=_kappa, default=10.0,
+                   help="sensitivity to the afferent intensity (> -1)")
+    g.add_argument("--r-ref", type=cli.unit_interval, default=0.05,
+                   help="intensity with a* = 1 (spikes per step, in [0, 1])")
+    g.add_argument("--eta", type=_eta, default=0.2, help="relaxation rate in (0, 1], q = 1 - eta")
+    g.add_argument("--tau-trace", type=cli.positive_float, default=20.0,
+                   help="presynaptic trace time constant (ms)")
+    return g
 
 
 def parse_args(p, argv):
-    """Parse *argv* (default ``sys.argv[1:]``); ``--resume`` needs ``--out`` (exit status 2)."""
-    args = p.parse_args(argv)
-    if args.resume and not args.out:
-        p.error("--resume needs --out RUN_DIR (the run to continue)")
-    return args
+    """Parse *argv* (default ``sys.argv[1:]``) with :func:`bioplastic.cli.parse` (bad options: exit 2)."""
+    return cli.parse(p, argv)
 
 
-def config_of(args):
-    """The arguments that define data, model and training (recorded in run.json)."""
+def setup_of(args):
+    """Data, model, training and scaling rule, grouped (run.json ``setup``)."""
     return {
         "data": {"dataset": "mnist saccade event streams (offline N-MNIST stand-in)",
                  "n_train_per_class": args.n_train_per_class, "n_test_per_class": args.n_test_per_class,
@@ -130,9 +139,7 @@ def config_of(args):
 
 
 def logger(args):
-    if args.quiet:
-        return lambda text: None
-    return lambda text: print(text, file=sys.stderr, flush=True)
+    return rundir.logger(args.quiet)
 
 
 def options_of(args):
@@ -160,7 +167,8 @@ def _check_options(old, name, options, out):
     """Refuse to resume a run recorded with other options (naming them)."""
     from bioplastic.runs import RunError
 
-    if old.get("format") != RUN_FORMAT or old.get("protocol") != name or "options" not in old:
+    if (old.get("format") != RUN_FORMAT or old.get("protocol") not in (name, OLD_NAMES.get(name))
+            or "options" not in old):
         raise RunError(f"cannot resume {out}: it holds no resumable {name} run (recorded protocol "
                        f"{old.get('protocol')!r}, format {old.get('format')!r}, this is {RUN_FORMAT!r}); "
                        "choose another --out")
@@ -182,7 +190,8 @@ def open_run(args, name, script, argv, log, **extra):
     args : argparse.Namespace
         Parsed options (``out``, ``resume``, ``seeds`` and those that define the results).
     name : str
-        The protocol name (recorded; a run of another protocol is not resumed).
+        The protocol's script name without ``.py`` (recorded; a run of another
+        protocol is not resumed).
     script : str
         The protocol script's path (for the recorded command).
     argv : list of str or None
@@ -202,10 +211,10 @@ def open_run(args, name, script, argv, log, **extra):
         is no run; the recorded options differ (the message names them); a
         second process holds the directory.
     """
-    import torch
+    import torch  # noqa: F401 - imported for its version in the run record
 
     from bioplastic import __version__
-    from bioplastic.runs import RunError, check_writable, lock_run_directory, read_json, software_versions, write_json
+    from bioplastic.runs import RunError, check_writable, lock_run_directory, read_json, write_json
 
     out = Path(args.out or f"runs/{name}-{time.strftime('%Y%m%d-%H%M%S')}")
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -222,7 +231,9 @@ def open_run(args, name, script, argv, log, **extra):
     options = options_of(args)
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     with lock_run_directory(out):
-        versions = dict(software_versions(), torch=torch.__version__)
+        fresh = rundir.new_record(FAMILY, name, args, command=command, seed=list(args.seeds),
+                                  format=RUN_FORMAT, seeds=list(args.seeds), options=options, status="running")
+        versions = fresh["versions"]
         if args.resume:
             try:
                 record = read_json(record_path)
@@ -236,19 +247,23 @@ def open_run(args, name, script, argv, log, **extra):
                 log(f"note: the run was started with bioplastic {record.get('versions', {}).get('bioplastic')}, "
                     f"this is {__version__}")
             record.setdefault("resumed", []).append({"at": now, "command": command, "versions": versions})
-            record.update(status="running", seeds=list(args.seeds), options=options)
+            record.update(status="running", seeds=list(args.seeds), seed=list(args.seeds), options=options,
+                          config=fresh["config"])
+            for key, value in fresh.items():  # runs written before format_version 1
+                record.setdefault(key, value)
         else:
-            record = {"format": RUN_FORMAT, "protocol": name, "command": command, "created": now,
-                      "seeds": list(args.seeds), "options": options, "status": "running",
-                      "versions": versions}
+            record = fresh
         record.update(json.loads(json.dumps(extra)))
         write_json(record_path, record)
         yield out, record
 
 
-def finish_run(out, record, **extra):
+def finish_run(out, record, metrics=None, **extra):
+    """Mark the run finished in run.json (after writing *metrics* to metrics.json)."""
     from bioplastic.runs import write_json
 
+    if metrics is not None:
+        rundir.write_metrics(out, metrics)
     record.update(extra)
     record["status"] = "finished"
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -1,0 +1,88 @@
+"""Command line of the sym-STDP protocols (``protocols/supervised_*.py``), on :mod:`bioplastic.cli`.
+
+Kept free of heavy imports: Brian2 is imported only after the options are
+parsed (and for ``--param``, to read the quantity), so ``--help`` and bad
+options answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bioplastic import cli
+
+__all__ = ["parser", "main"]
+
+
+def _override(text):
+    """``TABLE.FIELD=VALUE`` -> (key, value); argparse reports a bad one (exit status 2)."""
+    from bioplastic.symstdp.params import parse_override  # imports Brian2: only when --param is given
+
+    try:
+        return parse_override(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _eval_every(text):
+    """Samples between evaluations, 'auto' or 0 (off)."""
+    return None if text == "auto" else cli.non_negative_int(text)
+
+
+def parser(dataset, default_hidden, default_train, default_test, description):
+    p = cli.parser(description, out_hint="runs/<dataset>-<N_E>-seed<seed>-<date>-<time>",
+                   threads="OpenMP threads (cpp_standalone)")
+    p.add_argument("--n-hidden", type=cli.positive_int, default=default_hidden,
+                   help="N_E, excitatory (and inhibitory) hidden neurons; the paper's sizes are 100, 400, 1600, 6400")
+    p.add_argument("--epochs", type=cli.positive_int, default=1, help="passes over the training samples")
+    p.add_argument("--n-train", type=cli.count_or_all, default=default_train,
+                   help="training samples per epoch, or 'all' (the whole training split minus validation)")
+    p.add_argument("--n-test", type=cli.count_or_all, default=default_test, help="test samples, or 'all' (10000)")
+    p.add_argument("--n-validation", type=cli.non_negative_int, default=0,
+                   help="training samples held out as a validation split (for tuning)")
+    p.add_argument("--device", choices=["runtime", "cpp_standalone", "cuda_standalone"],
+                   default="cpp_standalone")
+    p.add_argument("--float32", action="store_true", help="single precision")
+    p.add_argument("--chunk-size", type=cli.positive_int, default=250,
+                   help="presentation windows per compiled run (Python runs once per chunk)")
+    p.add_argument("--inhibition", choices=["pooled", "all-to-all"], default="pooled",
+                   help="lateral inhibition: exact O(N) pooled form or literal N^2 synapses")
+    p.add_argument("--eval-every", type=_eval_every, default="auto", metavar="N",
+                   help="evaluate (learning off) on a fixed subset every N training samples and at the "
+                        "end of training, into evaluations.csv; 'auto': about 10 "
+                        "evaluations, costing at most 20%% of training; 0: off")
+    p.add_argument("--n-eval", type=cli.positive_int, default=1000,
+                   help="size of the fixed evaluation subset, drawn once from the validation split "
+                        "(else from training samples not trained on, else from the test split)")
+    p.add_argument("--param", action="append", default=[], type=_override, metavar="TABLE.FIELD=VALUE",
+                   help="override a model parameter, with units, e.g. --param label.teacher_rate=100*Hz "
+                        "(tables: input, excitatory, inhibitory, label, stdp_input, stdp_label)")
+    p.add_argument("--hidden-from", default=None, metavar="RUN_DIR",
+                   help="layer-by-layer training: start from the finished run RUN_DIR's input -> hidden "
+                        "weights and theta, frozen, and train only the label pathway (same data set, "
+                        "N_E, seed and --n-validation as that run)")
+    p.set_defaults(dataset=dataset)
+    return p
+
+
+def main(dataset, default_hidden, default_train, default_test, description, argv=None):
+    """Parse ``argv`` and run :func:`bioplastic.symstdp.experiment.run_supervised`; the exit status."""
+    p = parser(dataset, default_hidden, default_train, default_test, description)
+    args = cli.parse(p, argv)
+    out = cli.default_out(f"{dataset}-{args.n_hidden}-seed{args.seed}", args)
+    # heavy imports only after parsing, so --help is fast
+    from bioplastic.symstdp.experiment import ExperimentConfig, RunInterrupted, run_supervised
+
+    cfg = ExperimentConfig(
+        dataset=dataset, n_hidden=args.n_hidden, epochs=args.epochs, n_train=args.n_train,
+        n_test=args.n_test, n_validation=args.n_validation, device=args.device,
+        threads=args.threads, float32=args.float32, chunk_size=args.chunk_size, seed=args.seed,
+        out=out, data_dir=args.data_dir, inhibition=args.inhibition, verbose=not args.quiet,
+        overrides=tuple(args.param), eval_every=args.eval_every, n_eval=args.n_eval,
+        hidden_from=args.hidden_from)
+    return cli.run(run_supervised, cfg, resume=args.resume, interrupted=(RunInterrupted,))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main("mnist", 100, 2000, 1000, __doc__))
