@@ -72,7 +72,7 @@ def test_existing_run_is_not_overwritten_and_resume_checks_options(tiny_run, tmp
     assert r.returncode == 2 and "--resume" in r.stderr
     r = _run(["--out", str(tiny_run), "--n-hidden", "41", "--n-train", "600", "--n-test", "200",
               "--chunk-size", "100", "--seed", "3", "--resume", "--data-dir", str(data_dir())])
-    assert r.returncode == 2 and "n_hidden" in r.stderr
+    assert r.returncode == 2 and "--n-hidden" in r.stderr.splitlines()[-1]
 
 
 def test_missing_data_gives_clear_error(tmp_path):
@@ -86,7 +86,7 @@ def test_impossible_options_give_clear_errors(tmp_path):
     r = _run(["--out", str(tmp_path / "r"), "--n-train", "-5"])
     assert r.returncode == 2 and "n-train" in r.stderr
     r = _run(["--out", str(tmp_path / "r"), "--n-hidden", "0", "--data-dir", str(data_dir())])
-    assert r.returncode == 2 and "n_hidden" in r.stderr
+    assert r.returncode == 2 and "--n-hidden" in r.stderr.splitlines()[-1]
     (tmp_path / "file").write_text("x")
     r = _run(["--out", str(tmp_path / "file" / "run"), "--data-dir", str(data_dir())])
     assert r.returncode == 2
