@@ -383,3 +383,21 @@ def test_inhibitory_euler_gives_the_same_spikes_as_exponential_euler(tmp_path):
             np.testing.assert_allclose(s_exp[key], s_eul[key], rtol=0, atol=1e-6)
         else:
             assert np.array_equal(s_exp[key], s_eul[key]), key
+
+
+def test_parameter_sets_differ_only_where_the_paper_does_not_learn():
+    """'learns' changes Fashion-MNIST at N_E >= 6400 (input rate and scaling target) and
+    nothing else; 'paper' keeps the authors' values; an unknown set is a clear error."""
+    import pytest
+
+    from bioplastic.symstdp.params import LEARNS, model_params
+
+    paper, learns = model_params("fashion-mnist", 6400), model_params("fashion-mnist", 6400, "learns")
+    assert (paper.stdp_input.nu, paper.stdp_input.w_total) == (0.0005, 19.6)
+    assert (learns.stdp_input.nu, learns.stdp_input.w_total) == (0.02, 78.4)
+    assert learns.replace(stdp_input=paper.stdp_input) == paper
+    assert set(LEARNS) == {("fashion-mnist", 6400)}
+    for dataset, n in (("mnist", 100), ("mnist", 6400), ("fashion-mnist", 400)):
+        assert model_params(dataset, n, "learns") == model_params(dataset, n)
+    with pytest.raises(ValueError, match="parameter_set"):
+        model_params("mnist", 100, "best")

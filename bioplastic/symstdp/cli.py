@@ -58,6 +58,10 @@ def parser(dataset, default_hidden, default_train, default_test, description):
     p.add_argument("--param", action="append", default=[], type=_override, metavar="TABLE.FIELD=VALUE",
                    help="override a model parameter, with units, e.g. --param label.teacher_rate=100*Hz "
                         "(tables: input, excitatory, inhibitory, label, stdp_input, stdp_label)")
+    p.add_argument("--parameter-set", choices=["paper", "learns"], default="paper",
+                   help="'paper': the authors' values; 'learns': ours where the paper's do not learn in "
+                        "this implementation (Fashion-MNIST at N_E = 6400: input learning rate 0.02, input "
+                        "scaling target 78.4; docs/reproduction.rst); the same as 'paper' elsewhere")
     p.add_argument("--hidden-from", default=None, metavar="RUN_DIR",
                    help="layer-by-layer training: start from the finished run RUN_DIR's input -> hidden "
                         "weights and theta, frozen, and train only the label pathway (same data set, "
@@ -80,7 +84,7 @@ def main(dataset, default_hidden, default_train, default_test, description, argv
         threads=args.threads, float32=args.float32, chunk_size=args.chunk_size, seed=args.seed,
         out=out, data_dir=args.data_dir, inhibition=args.inhibition, verbose=not args.quiet,
         overrides=tuple(args.param), eval_every=args.eval_every, n_eval=args.n_eval,
-        hidden_from=args.hidden_from)
+        hidden_from=args.hidden_from, parameter_set=args.parameter_set)
     return cli.run(run_supervised, cfg, resume=args.resume, interrupted=(RunInterrupted,))
 
 

@@ -111,7 +111,10 @@ class ExperimentConfig:
         ``learning`` flag is off while the label layer's is on: no plasticity
         or scaling on the input pathway, theta neither grows nor decays -- so
         that only the hidden -> label pathway learns, from fresh initial
-        weights, with its teacher.  The other run must have
+        weights, with its teacher.
+    parameter_set : "paper" (the authors' values) or "learns" (ours where the
+        paper's do not learn here: Fashion-MNIST at N_E = 6400), see
+        :func:`bioplastic.symstdp.params.model_params`.  The other run must have
         the same data set, N_E, seed and validation split (else its hidden
         layer may have learned this run's validation samples).
     """
@@ -137,6 +140,7 @@ class ExperimentConfig:
     eval_every: int | None = None
     n_eval: int = 1000
     hidden_from: str | None = None
+    parameter_set: str = "paper"
 
 
 #: Options that may differ between a run and its resumption.
@@ -516,7 +520,8 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
 
     _validate(cfg)
     command = list(command if command is not None else sys.argv)
-    params = with_overrides(model_params(cfg.dataset, cfg.n_hidden), dict(cfg.overrides))
+    params = with_overrides(model_params(cfg.dataset, cfg.n_hidden, cfg.parameter_set),
+                            dict(cfg.overrides))
     out = Path(cfg.out)
     # room for a checkpoint being replaced (old + new copy of the weights) and the results
     n_weights = params.n_input * params.n_hidden + 2 * params.n_hidden * params.label.n_classes
