@@ -59,8 +59,7 @@ def _codeobject_class():
             """cpp_standalone code object whose templater finds bioplastic's templates first."""
 
             templater = CPPStandaloneCodeObject.templater.derive(
-                "bioplastic.symstdp.device", templates_dir="templates",
-                env_globals={"conditional_stores": conditional_stores})
+                "bioplastic.symstdp.device", templates_dir="templates")
 
         _CODEOBJ_CLASS = BioplasticCodeObject
     return _CODEOBJ_CLASS
@@ -98,25 +97,6 @@ def lean_network_loop(device):
         yield device
     finally:
         del device.generate_network_source
-
-
-_SYNAPSE_STORE = re.compile(r"^(\s*)(\w+)\[_idx\] = (\w+);\s*$", re.M)
-
-
-def conditional_stores(code):
-    """Generated C++ with each store into a per-synapse array made conditional.
-
-    ``a[_idx] = x;`` becomes ``if (a[_idx] != x) a[_idx] = x;``: the same
-    values in memory (the store is skipped only where it would write back the
-    value already there; per-synapse values are never signed zeros or NaN
-    here, for which ``!=`` and the bits differ), but a cache line that no
-    synapse of it changes is not dirtied.  In the dense pathways most stores
-    write back an unchanged weight -- a presynaptic spike changes only the
-    weights of postsynaptic neurons whose trace is still above the weight's
-    resolution, those that spiked within about a window -- so at N_E = 6400
-    this halves the memory traffic of the 40 MB weight matrix.
-    """
-    return _SYNAPSE_STORE.sub(r"\1if (\2[_idx] != \3) \2[_idx] = \3;", code)
 
 
 def _written(code):

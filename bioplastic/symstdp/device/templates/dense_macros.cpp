@@ -23,8 +23,7 @@
     }
 {% endmacro %}
 
-{# Brian2's statements for one synapse, with the synapse's indices given directly and
-   stores into per-synapse arrays only where the value changes (codegen.conditional_stores) #}
+{# Brian2's statements for one synapse, with the synapse's indices given directly #}
 {% macro dense_statements(vector_code, pre_ptr, post_ptr, i, j) -%}
-{{ conditional_stores(vector_code | join('\n')) | replace(post_ptr ~ '[_idx]', j) | replace(pre_ptr ~ '[_idx]', i) }}
+{{ vector_code | join('\n') | replace(post_ptr ~ '[_idx]', j) | replace(pre_ptr ~ '[_idx]', i) }}
 {%- endmacro %}
