@@ -1,0 +1,1 @@
+cd <checkout> && PYTHONPATH=<checkout> BIOPLASTIC_BUILD_DIR=runs/build-new python protocols/supervised_fashion_mnist.py --n-hidden 6400 --n-train all --n-validation 10000 --n-test all --eval-every 10000 --n-eval 1000 --seed 0 --data-dir ../shared/data --param stdp_input.nu=0.02 --param stdp_input.w_total=78.4 --hidden-from runs/f6400_nu02_w784_epoch1 --out runs/f6400_lbl

@@ -1,0 +1,1 @@
+cd <checkout> && PYTHONPATH=<checkout> BIOPLASTIC_BUILD_DIR=runs/build-new python protocols/supervised_mnist.py --n-hidden 400 --epochs 5 --n-train all --n-test all --eval-every 10000 --n-eval 1000 --seed 0 --data-dir ../shared/data --out runs/mnist400x5
