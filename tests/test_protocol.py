@@ -72,7 +72,7 @@ def test_existing_run_is_not_overwritten_and_resume_checks_options(tiny_run, tmp
     assert r.returncode == 2 and "--resume" in r.stderr
     r = _run(["--out", str(tiny_run), "--n-hidden", "41", "--n-train", "600", "--n-test", "200",
               "--chunk-size", "100", "--seed", "3", "--resume", "--data-dir", str(data_dir())])
-    assert r.returncode == 2 and "--n-hidden" in r.stderr.splitlines()[-1]
+    assert r.returncode == 2 and "n_hidden (recorded 40, now 41)" in r.stderr
 
 
 def test_missing_data_gives_clear_error(tmp_path):
