@@ -152,6 +152,12 @@ def parser(description, out_hint="runs/<protocol>-<date>-<time>", seed=True, dat
     return p
 
 
+#: Environment variable: when set, :func:`parse` exits with status 0 right after
+#: the options are parsed and checked (the sweep runner checks every cell's
+#: options this way before any cell runs).
+CHECK_OPTIONS_ENV = "BIOPLASTIC_CHECK_OPTIONS"
+
+
 def parse(p, argv=None):
     """Parse ``argv`` and check the shared options (bad ones exit 2 via ``p.error``)."""
     args = p.parse_args(argv)
@@ -169,6 +175,8 @@ def parse(p, argv=None):
                 if not parent.is_dir():
                     p.error(f"argument --out: {str(parent)!r} is a file, not a directory")
                 break
+    if os.environ.get(CHECK_OPTIONS_ENV):
+        raise SystemExit(0)
     return args
 
 

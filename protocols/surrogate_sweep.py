@@ -2,7 +2,9 @@
 """A grid of surrogate-gradient Randman runs: shape x beta x variant (x upper bound) x seed.
 
 Each grid cell is one run of ``protocols/surrogate_randman.py`` in its own
-process (``--workers`` at a time), in ``<sweep>/cells/<cell>/``.  The sweep is
+process, in ``<sweep>/cells/<cell>/``, run by the sweep runner
+(:mod:`bioplastic.sweep`) on a Dask LocalCluster of ``--workers`` processes or
+on the cluster of ``--scheduler``.  The sweep is
 resumable: a cell whose ``metrics.json`` exists is never re-run, an
 interrupted cell continues from its checkpoint (running the same command
 again continues the sweep; ``--resume`` is accepted and changes nothing).
@@ -40,7 +42,10 @@ def parse(argv=None):
     p.add_argument("--n-samples", type=cli.int_at_least(3), default=1000, help="Randman samples per class")
     p.add_argument("--init-gain", type=cli.positive_float, default=1.0,
                    help="multiplies the initial input (and recurrent) weights of every cell")
-    p.add_argument("--workers", type=cli.positive_int, default=2, help="cells run in parallel (processes)")
+    p.add_argument("--workers", type=cli.positive_int, default=2,
+                   help="worker processes of the LocalCluster (cells run in parallel)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a running Dask scheduler (e.g. tcp://HOST:8786) instead of the LocalCluster")
     args = cli.parse(p, argv)
     if not args.out:
         p.error("argument --out: required (the sweep directory)")

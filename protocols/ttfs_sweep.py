@@ -1,8 +1,10 @@
 #!/usr/bin/env python
 """A gamma sweep of the sparse-firing regularisers of TTFS networks: regulariser x gamma x seed.
 
-Each cell is one run of ``protocols/ttfs_mnist.py`` in its own process
-(``--workers`` at a time), in ``<sweep>/cells/<cell>/``.  The sweep is
+Each cell is one run of ``protocols/ttfs_mnist.py`` in its own process, in
+``<sweep>/cells/<cell>/``, run by the sweep runner (:mod:`bioplastic.sweep`)
+on a Dask LocalCluster of ``--workers`` processes or on the cluster of
+``--scheduler``.  The sweep is
 resumable: a cell whose ``run.json`` says ``finished`` is never re-run, an
 interrupted cell continues from its checkpoint (running the same command
 again continues the sweep; ``--resume`` is accepted and changes nothing).
@@ -40,7 +42,9 @@ def parse(argv=None):
     p.add_argument("--n-validation", type=cli.non_negative_int, default=5000)
     p.add_argument("--n-test", type=cli.positive_int, default=None)
     p.add_argument("--workers", type=cli.positive_int, default=1,
-                   help="cells run in parallel (processes, 1 torch thread each)")
+                   help="worker processes of the LocalCluster (cells in parallel, 1 torch thread each)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a running Dask scheduler (e.g. tcp://HOST:8786) instead of the LocalCluster")
     args = cli.parse(p, argv)
     if not args.out:
         p.error("argument --out: required (the sweep directory)")

@@ -42,8 +42,11 @@ def test_sweep_grid_cells_and_mismatch_error(tmp_path):
     other = dict(grid, betas=[1.0, 100.0])
     with pytest.raises(sweep.SweepError, match="differs in: betas"):
         sweep.check_grid(tmp_path, other)
-    cmd = sweep.command_of(cells[-1], grid, tmp_path / "c", resume=True)
-    assert cmd[-1] == "--resume" and "--reset" in cmd
+    cmd = sweep.options_of(cells[-1], grid)
+    assert "--reset" in cmd and "--out" not in cmd and "--resume" not in cmd   # the runner adds those
+    runner_cells = sweep.runner_cells(cells, grid)
+    assert [c.name for c in runner_cells] == [c["name"] for c in cells]
+    assert runner_cells[-1].argv() == cmd
 
 
 
@@ -53,7 +56,7 @@ def test_sweep_passes_init_gain_and_accepts_older_sweeps(tmp_path):
     grid = sweep.grid_of(_parse(["--out", str(tmp_path), "--surrogates", "superspike",
                                       "--betas", "10", "--seeds", "0", "--init-gain", "3",
                                       "--upper-nu", "0.5"]))
-    cmd = sweep.command_of(sweep.cells_of(grid)[0], grid, tmp_path / "c", resume=False)
+    cmd = sweep.options_of(sweep.cells_of(grid)[0], grid)
     assert cmd[cmd.index("--init-gain") + 1] == "3.0"
     assert cmd[cmd.index("--upper") + 2] == "0.5"
     # a sweep.json written before --init-gain existed is the same grid as gain 1 ...

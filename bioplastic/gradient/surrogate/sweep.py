@@ -1,11 +1,12 @@
 """The surrogate-gradient Randman sweep: shape x beta x variant (x upper bound) x seed.
 
 Each grid cell is one run of ``protocols/surrogate_randman.py`` in its own
-process, in ``<sweep>/cells/<cell>/`` (:mod:`bioplastic.gradient.sweep`).  A
+process, in ``<sweep>/cells/<cell>/``, run by the sweep runner of every family
+(:mod:`bioplastic.sweep`: Dask, a LocalCluster by default).  A
 cell whose ``metrics.json`` exists is never re-run, an interrupted cell
 continues from its checkpoint.  ``<sweep>/sweep.json`` records the grid;
 running a different grid into the same directory is an error
-(:class:`~bioplastic.gradient.sweep.SweepError`).
+(:class:`~bioplastic.sweep.SweepError`).
 
 Variants: ``detached`` (the default network), ``dr`` (differentiable reset),
 ``rec`` (recurrent weights, reset detached), ``rec-dr`` (both).
@@ -19,12 +20,12 @@ over seeds).
 from __future__ import annotations
 
 import itertools
-import sys
 from pathlib import Path
 
-from bioplastic.gradient.sweep import SweepError, protocol_script, run_cells
+from bioplastic.sweep import Cell, SweepError, find_protocol
 
-__all__ = ["VARIANTS", "SweepError", "grid_of", "cells_of", "command_of", "check_grid", "collect", "run_sweep"]
+__all__ = ["VARIANTS", "SweepError", "grid_of", "cells_of", "options_of", "runner_cells", "check_grid",
+           "collect", "run_sweep"]
 
 VARIANTS = {"detached": [], "dr": ["--reset", "differentiable"], "rec": ["--recurrent"],
             "rec-dr": ["--recurrent", "--reset", "differentiable"]}
@@ -54,19 +55,21 @@ def cells_of(grid):
     return cells
 
 
-def command_of(cell, grid, cell_dir, resume, script=None):
-    """The command that runs *cell* into *cell_dir* (``protocols/surrogate_randman.py``)."""
-    script = protocol_script(SCRIPT) if script is None else script
-    cmd = [sys.executable, str(script), "--surrogate", cell["surrogate"],
+def options_of(cell, grid):
+    """The options of ``protocols/surrogate_randman.py`` for *cell* (the runner adds --out, --resume)."""
+    cmd = ["--surrogate", cell["surrogate"],
            "--beta", repr(cell["beta"]), "--seed", str(cell["seed"]), "--epochs", str(grid["epochs"]),
            "--lr", repr(grid["lr"]), "--n-samples", str(grid["n_samples"]), "--threads", "1",
-           "--init-gain", repr(grid.get("init_gain", 1.0)),
-           "--out", str(cell_dir), "--quiet"] + VARIANTS[cell["variant"]]
+           "--init-gain", repr(grid.get("init_gain", 1.0)), "--quiet"] + VARIANTS[cell["variant"]]
     if cell["nu_upper"] is not None:
         cmd += ["--upper", repr(grid["upper_lambda"]), repr(cell["nu_upper"])]
-    if resume:
-        cmd.append("--resume")
     return cmd
+
+
+def runner_cells(cells, grid):
+    """The cells as :class:`bioplastic.sweep.Cell` (name, axis values, options) for the runner."""
+    return [Cell(name=c["name"], values={k: v for k, v in c.items() if k != "name"},
+                 options=tuple(options_of(c, grid))) for c in cells]
 
 
 def check_grid(out, grid):
@@ -120,27 +123,23 @@ def collect(out, cells):
 def run_sweep(args, script=None):
     """Run the missing cells of the grid of *args* into ``args.out``; 0, or 1 if a cell failed."""
     from bioplastic.runs import read_json
+    from bioplastic.sweep.runner import run_cells
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     grid = grid_of(args)
     check_grid(out, grid)
     cells = cells_of(grid)
-    todo = [c for c in cells if not (out / "cells" / c["name"] / "metrics.json").exists()]
     log = (lambda text: None) if args.quiet else (lambda text: print(text, flush=True))
-    log(f"[sweep] {len(cells)} cells, {len(cells) - len(todo)} finished, {len(todo)} to run "
-        f"with {args.workers} workers -> {out}")
+    script = find_protocol(SCRIPT) if script is None else script
 
-    def command_for(cell):
-        cell_dir = out / "cells" / cell["name"]
-        return command_of(cell, grid, cell_dir, resume=(cell_dir / "run.json").exists(), script=script)
-
-    def finished(cell, seconds):
-        acc = read_json(out / "cells" / cell["name"] / "metrics.json")["test_accuracy"]
+    def finished(name):
+        acc = read_json(out / "cells" / name / "metrics.json")["test_accuracy"]
         collect(out, cells)
-        return f"{cell['name']}: test accuracy {acc:.3f} ({seconds:.0f} s)"
+        log(f"[sweep] {name}: test accuracy {acc:.3f}")
 
-    failed = run_cells(todo, command_for, args.workers, log, finished)
+    _, failed = run_cells(runner_cells(cells, grid), out, script, scheduler=args.scheduler,
+                          workers=args.workers, log=log, on_finished=finished)
     _, best = collect(out, cells)
     if not best.empty:
         log(best.to_string(index=False))

@@ -1,12 +1,12 @@
 """The gamma sweep of the TTFS sparse-firing regularisers: regulariser x gamma x seed.
 
 Each cell is one run of ``protocols/ttfs_mnist.py`` in its own process, in
-``<sweep>/cells/<cell>/`` (:mod:`bioplastic.gradient.sweep`).  A cell whose
+``<sweep>/cells/<cell>/`` (:mod:`bioplastic.sweep`, on Dask).  A cell whose
 ``run.json`` says ``finished`` is never re-run, an interrupted cell continues
 from its checkpoint.  ``<sweep>/sweep.json`` records the training settings
 (everything but the gammas and seeds); a sweep directory can be extended with
 more gammas or seeds, but running other settings into it is an error
-(:class:`~bioplastic.gradient.sweep.SweepError`).  The tables cover every
+(:class:`~bioplastic.sweep.SweepError`).  The tables cover every
 finished cell of the directory.  The unregularised cell (``none``, gamma 0) is
 always part of the grid: it is the reference of the "spikes halve" point.
 
@@ -28,10 +28,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bioplastic.gradient.sweep import SweepError, protocol_script, run_cells
+from bioplastic.sweep import Cell, SweepError, find_protocol
 
-__all__ = ["PASS_THROUGH", "SweepError", "grid_of", "cells_of", "command_of", "settings_of", "check_grid",
-           "collect", "run_sweep"]
+__all__ = ["PASS_THROUGH", "SweepError", "grid_of", "cells_of", "options_of", "runner_cells", "settings_of",
+           "check_grid", "collect", "run_sweep"]
 
 PASS_THROUGH = ("dataset", "epochs", "lr", "batch_size", "sigma", "n_train", "n_validation", "n_test",
                 "data_dir")
@@ -56,16 +56,20 @@ def cells_of(grid):
     return cells
 
 
-def command_of(cell, grid, cell_dir, resume, script=None):
-    """The command that runs *cell* into *cell_dir* (``protocols/ttfs_mnist.py``)."""
-    script = protocol_script(SCRIPT) if script is None else script
-    cmd = [sys.executable, str(script), "--regularizer", cell["regularizer"],
-           "--gamma", repr(cell["gamma"]), "--seed", str(cell["seed"]), "--out", str(cell_dir),
+def options_of(cell, grid):
+    """The options of ``protocols/ttfs_mnist.py`` for *cell* (the runner adds --out, --resume)."""
+    cmd = ["--regularizer", cell["regularizer"], "--gamma", repr(cell["gamma"]), "--seed", str(cell["seed"]),
            "--threads", "1", "--quiet", "--hidden", *map(str, grid["hidden"])]
     for key in PASS_THROUGH:
         if grid[key] is not None:
             cmd += ["--" + key.replace("_", "-"), str(grid[key])]
-    return cmd + (["--resume"] if resume else [])
+    return cmd
+
+
+def runner_cells(cells, grid):
+    """The cells as :class:`bioplastic.sweep.Cell` (name, axis values, options) for the runner."""
+    return [Cell(name=c["name"], values={k: v for k, v in c.items() if k != "name"},
+                 options=tuple(options_of(c, grid))) for c in cells]
 
 
 def settings_of(grid):
@@ -142,25 +146,17 @@ def collect(out):
 
 def run_sweep(args, script=None):
     """Run the missing cells of the grid of *args* into ``args.out``; 0, or 1 if a cell failed."""
+    from bioplastic.sweep.runner import run_cells
+
     log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     grid = grid_of(args)
     check_grid(out, grid)
     cells = cells_of(grid)
-    todo = [c for c in cells if not _finished(out / "cells" / c["name"])]
-    log(f"[sweep] {len(cells)} cells, {len(cells) - len(todo)} finished, {len(todo)} to run "
-        f"with {args.workers} process(es)")
-
-    def command_for(cell):
-        cell_dir = out / "cells" / cell["name"]
-        return command_of(cell, grid, cell_dir, resume=(cell_dir / "checkpoint.npz").exists(), script=script)
-
-    def finished(cell, seconds):
-        collect(out)
-        return f"{cell['name']}: finished ({seconds:.0f} s)"
-
-    failed = run_cells(todo, command_for, args.workers, log, finished)
+    script = find_protocol(SCRIPT) if script is None else script
+    _, failed = run_cells(runner_cells(cells, grid), out, script, scheduler=args.scheduler,
+                          workers=args.workers, log=log, on_finished=lambda name: collect(out))
     table = collect(out)
     if table is not None:
         log(table[["name", "test_accuracy", "spikes_total"]].to_string(index=False))
