@@ -1,0 +1,1 @@
+cd <checkout> && PYTHONPATH=<checkout> BIOPLASTIC_BUILD_DIR=runs/build-s7 python protocols/supervised_mnist.py --n-hidden 1600 --epochs 3 --n-train all --n-test all --eval-every 20000 --n-eval 1000 --seed 0 --data-dir ../shared/data --out runs/mnist1600x3
