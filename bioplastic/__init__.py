@@ -9,3 +9,32 @@ package does not import Brian2.
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["__version__", "SymSTDPClassifier", "load"]
+
+
+def __getattr__(name):
+    if name == "SymSTDPClassifier":   # imported on first use (scikit-learn, not Brian2)
+        from bioplastic.symstdp.estimator import SymSTDPClassifier
+
+        return SymSTDPClassifier
+    raise AttributeError(f"module 'bioplastic' has no attribute {name!r}")
+
+
+def load(run_dir):
+    """The trained model of a run directory, ready to predict new data.
+
+    Sym-STDP runs (``protocols/supervised_*.py``) load as a fitted
+    :class:`~bioplastic.symstdp.estimator.SymSTDPClassifier`.  The gradient
+    families' runs are not loadable as models yet: their records load with
+    :func:`bioplastic.runs.load_run`, which this raises a clear error about.
+    """
+    from bioplastic.runs import RunError, load_run
+
+    run = load_run(run_dir)
+    if run.family == "symstdp":
+        from bioplastic.symstdp.estimator import SymSTDPClassifier
+
+        return SymSTDPClassifier.from_run(run_dir)
+    raise RunError(f"{run_dir} is a {run.family!r} run: loading it as a model is not available yet "
+                   "(only sym-STDP runs are); bioplastic.runs.load_run(run_dir) reads its records")

@@ -96,6 +96,7 @@ def test_every_shipped_spec_is_valid_and_its_protocol_exists():
         assert script.parent == ROOT / "protocols"
         families.add(script.name.split("_")[0])
         assert spec.cells()
+        check_cells(spec, spec.cells(), script)      # every option value is accepted by the protocol
     assert {"supervised", "surrogate", "ttfs", "adaptive"} <= families
 
 

@@ -32,7 +32,7 @@ from bioplastic.symstdp.plasticity import (
 )
 from bioplastic.symstdp.schedule import PRESENTING, make_controller, make_stimulus, schedule_namespace
 
-__all__ = ["SymSTDPNetwork", "build_network", "state_key", "INHIBITION_MODES"]
+__all__ = ["SymSTDPNetwork", "build_network", "random_initial_weights", "state_key", "INHIBITION_MODES"]
 
 INHIBITION_MODES = ("pooled", "all-to-all")
 
@@ -117,6 +117,19 @@ def _plastic_synapses(pre, post, stdp, name, clock, transmit="ge_post += w"):
     )
     syn.connect()  # all-to-all, pre-major order: synapse k = i * n_post + j
     return syn
+
+
+def random_initial_weights(params, seed=None):
+    """The seeded initial weights of :func:`build_network`: uniform in ``[0, w_init_max)`` per pathway.
+
+    Returns ``{"w_input_hidden": (n_input, N_E), "w_hidden_label": (N_E, n_classes)}``.
+    """
+    p = params
+    rng = np.random.default_rng(seed)
+    return {
+        "w_input_hidden": rng.uniform(0, p.stdp_input.w_init_max, (p.n_input, p.n_hidden)),
+        "w_hidden_label": rng.uniform(0, p.stdp_label.w_init_max, (p.n_hidden, p.label.n_classes)),
+    }
 
 
 def build_network(params, chunk_size, inhibition="pooled", method=None,
@@ -204,12 +217,8 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
                           name=f"{syn.name}_scaling")
     objects += [inp_exc, exc_lab]
 
-    rng = np.random.default_rng(seed)
     if initial_weights is None:
-        initial_weights = {
-            "w_input_hidden": rng.uniform(0, p.stdp_input.w_init_max, (n_in, n_e)),
-            "w_hidden_label": rng.uniform(0, p.stdp_label.w_init_max, (n_e, n_lab)),
-        }
+        initial_weights = random_initial_weights(p, seed)
     w_ih = np.asarray(initial_weights["w_input_hidden"], dtype=float)
     w_hl = np.asarray(initial_weights["w_hidden_label"], dtype=float)
     if w_ih.shape != (n_in, n_e) or w_hl.shape != (n_e, n_lab):

@@ -470,10 +470,11 @@ def with_overrides(params, overrides) -> ModelParams:
     ----------
     params : ModelParams
     overrides : dict
-        ``{"table.field": "value"}`` or ``{"field": "value"}`` for top-level
-        fields, e.g. ``{"label.teacher_rate": "100*Hz", "stdp_input.nu": "0.01"}``.
-        Values are Python expressions over Brian2's units; the tables check
-        units and ranges as usual.
+        ``{"table.field": value}`` or ``{"field": value}`` for top-level
+        fields.  A value is a Brian2 quantity or a number
+        (``{"label.teacher_rate": 100*Hz, "stdp_input.nu": 0.01}``), or a string
+        holding a Python expression over Brian2's units (``"100*Hz"``, as on
+        the command line); the tables check units and ranges as usual.
 
     Returns
     -------
@@ -489,10 +490,13 @@ def with_overrides(params, overrides) -> ModelParams:
         path = key.split(".")
         if len(path) > 2:
             raise ValueError(f"override {key!r}: use 'table.field' or 'field'")
-        try:
-            value = eval(str(text), {"__builtins__": {}}, names)  # units and numbers only
-        except Exception as err:
-            raise ValueError(f"override {key}={text!r}: cannot evaluate ({err})") from None
+        if isinstance(text, str):
+            try:
+                value = eval(text, {"__builtins__": {}}, names)  # units and numbers only
+            except Exception as err:
+                raise ValueError(f"override {key}={text!r}: cannot evaluate ({err})") from None
+        else:
+            value = text
         if len(path) == 1:
             if path[0] not in {f.name for f in dataclasses.fields(params)}:
                 raise ValueError(f"override {key!r}: ModelParams has no field {path[0]!r}")

@@ -242,9 +242,14 @@ class Engine:
         :func:`bioplastic.symstdp.device.codegen.lean_network_loop`; bit-identical results.
     """
 
+    #: Brian2's device is global: building an Engine resets it, so only the
+    #: newest Engine of a process can run (:meth:`is_current`).
+    _newest = None
+
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
                  inhibition="pooled", seed=0, build_dir=None, verbose=True, cuda_options=None,
                  runtime_target="cython", flush_denormals=True, dense_synapses=True):
+        Engine._newest = self._token = object()
         self.runtime_target = runtime_target
         self.flush_denormals = bool(flush_denormals)
         self.dense_synapses = bool(dense_synapses) and device == "cpp_standalone"
@@ -287,6 +292,18 @@ class Engine:
         self.build_seconds = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ setup
+    def is_current(self) -> bool:
+        """Whether this Engine can still run: it is the newest of the process and Brian2's device
+        was not reset since it was built (``device.reinit()``, e.g. by a test fixture)."""
+        if Engine._newest is not self._token:
+            return False
+        if self.standalone:
+            from brian2 import get_device
+
+            project = getattr(get_device(), "project_dir", None)
+            return project is not None and Path(project).resolve() == self.build_dir.resolve()
+        return True
+
     @property
     def standalone(self) -> bool:
         return self.device_name != "runtime"
@@ -438,6 +455,10 @@ class Engine:
         """
         from brian2 import Hz, Quantity, seed as brian_seed
 
+        if not self.is_current():
+            raise RuntimeError("this Engine can no longer run: a newer Engine was built in this process "
+                               "and Brian2's device is global; build this network's Engine again "
+                               "(the compiled code is reused) or keep one Engine per process")
         m = self.model
         K = self.chunk_size
         rates_hz = np.asarray(rates_hz, dtype=float)

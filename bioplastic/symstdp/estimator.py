@@ -1,0 +1,388 @@
+"""The sym-STDP network as a scikit-learn estimator: fit on arrays, predict, transform, pipelines.
+
+:class:`SymSTDPClassifier` trains the supervised network of Hao et al.
+(2020) on images given as arrays, with the same engine, equations and
+schedule as the protocols (``protocols/supervised_*.py``)::
+
+    from bioplastic import SymSTDPClassifier
+    clf = SymSTDPClassifier(n_hidden=100, epochs=1).fit(x_train, y_train)
+    clf.score(x_test, y_test)                 # label-layer readout
+    clf.transform(x_test)                     # hidden-layer spike counts (a feature stage)
+
+The fitted network is held as plain arrays (weights, thresholds, every state
+variable), so an estimator pickles, clones and runs in other processes.
+Brian2's device is global: one compiled network runs per process at a time;
+an estimator whose network is not the one currently built builds it again
+when it next runs (the compiled code is reused when the network's structure
+is the same, e.g. estimators differing only in their seed share one build).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["SymSTDPClassifier", "VARIANTS", "READOUTS"]
+
+#: The paper's parameter tables, by data set (``model_params(variant, n_hidden, parameter_set)``).
+VARIANTS = ("mnist", "fashion-mnist")
+#: How :meth:`SymSTDPClassifier.predict` reads the network out.
+READOUTS = ("supervised", "assignment")
+#: Pixel values are spike rates: 0 (silent) to 255 (the maximal rate).
+PIXEL_MAX = 255.0
+
+# the network built in this process: (configuration, Engine)
+_BUILT = {"config": None, "engine": None}
+
+
+def _engine_for(params, device, chunk_size, threads, float32, verbose):
+    """The Engine of *params*: the one built last if it fits and is still current, else a new one."""
+    from bioplastic.symstdp.device.engine import Engine
+    from bioplastic.symstdp.params import params_as_strings
+
+    config = (json.dumps(params_as_strings(params), sort_keys=True, default=str), device,
+              int(chunk_size), int(threads), bool(float32))
+    engine = _BUILT["engine"]
+    if engine is not None and _BUILT["config"] == config and engine.is_current():
+        return engine
+    # forget the old network first: Brian2 then reuses its object names, so the
+    # generated code (and the compiled objects in the build folder) stay the same
+    _BUILT.update(config=None, engine=None)
+    if engine is not None:
+        engine.close()
+    del engine
+    gc.collect()
+    engine = Engine(params, device=device, chunk_size=chunk_size, threads=threads, float32=float32,
+                    seed=0, verbose=verbose, runtime_target="numpy" if device == "runtime" else "cython")
+    _BUILT.update(config=config, engine=engine)
+    return engine
+
+
+class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+    """Supervised sym-STDP network (Hao et al. 2020) as a scikit-learn classifier and transformer.
+
+    Poisson input (one neuron per pixel) -> excitatory/inhibitory hidden layer
+    (sym-STDP, synaptic scaling, adaptive thresholds) -> label layer trained
+    with a teacher signal.  Training is online: every sample is shown once
+    per epoch, in the order given, and learned as it is shown.
+
+    Parameters
+    ----------
+    n_hidden : int, default 100
+        N_E, excitatory (and inhibitory) hidden neurons; the paper's sizes are
+        100, 400, 1600 and 6400.
+    variant : {"mnist", "fashion-mnist"}, default "mnist"
+        Whose parameter table to use (``bioplastic.symstdp.params.model_params``);
+        "fashion-mnist" also scales every image to mean pixel value 30, the
+        authors' Fashion-MNIST preprocessing.
+    parameter_set : {"paper", "learns"}, default "paper"
+        The authors' values, or ours where theirs do not learn here.
+    epochs : int, default 1
+        Passes over the training samples in :meth:`fit`.
+    readout : {"supervised", "assignment"}, default "supervised"
+        :meth:`predict` by the label layer (the paper's supervised readout) or
+        by the classes assigned to hidden neurons (Diehl & Cook 2015).
+    device : {"cpp_standalone", "runtime", "cuda_standalone"}, default "cpp_standalone"
+    float32 : bool, default False
+    threads : int, default 1
+        OpenMP threads (cpp_standalone).
+    chunk_size : int, default 100
+        Presentation windows per compiled run; Python runs once per chunk.
+    seed : int, default 0
+        Seed of the initial weights and of every chunk's Poisson input.
+    overrides : dict, optional
+        Parameter overrides as Brian2 quantities, e.g.
+        ``{"label.teacher_rate": 100*Hz, "stdp_input.nu": 0.01}``
+        (``bioplastic.symstdp.params.with_overrides``).
+    verbose : bool, default False
+        Build output and one progress line per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class labels seen by :meth:`fit` (label neuron k stands for ``classes_[k]``).
+    n_features_in_ : int
+        Pixels per image (input neurons).
+    state_ : dict of ndarray
+        Every state variable of the trained network (weights, theta, potentials, traces).
+    assignments_ : ndarray of int, (n_hidden,)
+        Class index assigned to each hidden neuron (-1: never fired).
+    n_samples_seen_ : int
+        Training samples learned so far (over all epochs and :meth:`partial_fit` calls).
+    """
+
+    def __init__(self, n_hidden=100, variant="mnist", parameter_set="paper", epochs=1, readout="supervised",
+                 device="cpp_standalone", float32=False, threads=1, chunk_size=100, seed=0, overrides=None,
+                 verbose=False):
+        self.n_hidden = n_hidden
+        self.variant = variant
+        self.parameter_set = parameter_set
+        self.epochs = epochs
+        self.readout = readout
+        self.device = device
+        self.float32 = float32
+        self.threads = threads
+        self.chunk_size = chunk_size
+        self.seed = seed
+        self.overrides = overrides
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ scikit-learn protocol
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True        # pixel values are rates
+        tags.non_deterministic = False
+        return tags
+
+    def _check_hyperparameters(self):
+        def positive_int(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+        for name in ("n_hidden", "epochs", "threads", "chunk_size"):
+            positive_int(name)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {self.readout!r}")
+        if self.device not in ("cpp_standalone", "runtime", "cuda_standalone"):
+            raise ValueError(f"device must be 'cpp_standalone', 'runtime' or 'cuda_standalone', "
+                             f"got {self.device!r}")
+        if self.overrides is not None and not isinstance(self.overrides, dict):
+            raise ValueError(f"overrides must be a dict {{'table.field': quantity}}, got {self.overrides!r}")
+
+    def _images(self, X, reset, y=None):
+        """Validated images as float (n, n_pixels), and y if given."""
+        X_arr = X
+        if hasattr(X, "ndim") and getattr(X, "ndim", 0) == 3:
+            X_arr = np.asarray(X).reshape(len(X), -1)
+        if y is None:
+            X_arr = validate_data(self, X_arr, reset=reset, dtype=np.float64)
+        else:
+            X_arr, y = validate_data(self, X_arr, y, reset=reset, dtype=np.float64)
+        if X_arr.size and (X_arr.min() < 0 or X_arr.max() > PIXEL_MAX):
+            raise ValueError(f"pixel values must lie in [0, 255] (the input rate of each pixel); "
+                             f"got values in [{X_arr.min():g}, {X_arr.max():g}]")
+        if self.variant == "fashion-mnist" and X_arr.size:
+            from bioplastic.data.datasets import normalize_mean_intensity
+
+            X_arr = normalize_mean_intensity(X_arr, 30.0, quantize=True).astype(np.float64)
+        return X_arr if y is None else (X_arr, y)
+
+    def _params(self):
+        from dataclasses import replace
+
+        from bioplastic.symstdp.params import model_params, with_overrides
+
+        params = model_params(self.variant, int(self.n_hidden), self.parameter_set)
+        params = replace(params, n_input=int(self.n_features_in_),
+                         label=replace(params.label, n_classes=len(self.classes_)))
+        if self.overrides:
+            params = with_overrides(params, self.overrides)
+        return params
+
+    def _engine(self, params):
+        return _engine_for(params, self.device, int(self.chunk_size), int(self.threads), bool(self.float32),
+                           bool(self.verbose))
+
+    def _initial_state(self, engine):
+        from bioplastic.symstdp.network import random_initial_weights, state_key
+
+        m = engine.model
+        state = engine.initial_state()
+        w = random_initial_weights(engine.params, int(self.seed))
+        state[state_key(m.input_hidden, "w")] = w["w_input_hidden"].ravel()
+        state[state_key(m.excitatory, "wsum")] = w["w_input_hidden"].sum(axis=0)
+        state[state_key(m.hidden_label, "w")] = w["w_hidden_label"].ravel()
+        state[state_key(m.label, "wsum")] = w["w_hidden_label"].sum(axis=0)
+        return state
+
+    def _next_seeds(self, n_chunks_hint=None):
+        """``seed_of_chunk`` continuing this estimator's chunk-seed sequence."""
+        from bioplastic.symstdp.device.engine import chunk_seed
+
+        start = self.n_chunks_
+
+        def seed_of_chunk(i):
+            self.n_chunks_ = max(self.n_chunks_, start + i + 1)
+            return chunk_seed(int(self.seed), start + i)
+
+        return seed_of_chunk
+
+    # ------------------------------------------------------------------ training
+    def fit(self, X, y):
+        """Train a new network on images *X* with labels *y* for ``epochs`` passes.
+
+        Parameters
+        ----------
+        X : array_like, (n_samples, n_pixels) or (n_samples, 28, 28)
+            Pixel values in [0, 255] (input rates: 255 is the maximal rate).
+        y : array_like, (n_samples,)
+            Class labels (at least two classes).
+
+        Returns
+        -------
+        self
+        """
+        self._check_hyperparameters()
+        for name in ("classes_", "state_", "assignments_", "n_samples_seen_", "n_chunks_", "_assigner"):
+            self.__dict__.pop(name, None)
+        return self._learn(X, y, classes=None, epochs=int(self.epochs), first=True)
+
+    def partial_fit(self, X, y, classes=None):
+        """Learn the samples *X*, *y* once more (one pass), continuing from the current network.
+
+        Parameters
+        ----------
+        X, y : as for :meth:`fit`
+        classes : array_like, optional
+            All classes, required on the first call (as for scikit-learn's
+            incremental estimators) unless *y* holds every class.
+        """
+        first = not hasattr(self, "state_")
+        if first:
+            self._check_hyperparameters()
+        return self._learn(X, y, classes=classes, epochs=1, first=first)
+
+    def _learn(self, X, y, classes, epochs, first):
+        from bioplastic.analysis.readout import RollingAssignment
+        from bioplastic.symstdp.training import pixel_rates, run_phase
+
+        X, y = self._images(X, reset=first, y=y)
+        check_classification_targets(y)
+        if first:
+            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+            if len(self.classes_) < 2:
+                raise ValueError(f"the network needs samples of at least two classes; got only "
+                                 f"{self.classes_.tolist()}")
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(f"labels {unseen.tolist()} are not among the classes {self.classes_.tolist()} "
+                             "this network was built for")
+        y_idx = np.searchsorted(self.classes_, y).astype(np.int64)
+        params = self._params()
+        engine = self._engine(params)
+        if first:
+            self.n_chunks_ = 0
+            self.n_samples_seen_ = 0
+            self.state_ = self._initial_state(engine)
+            self._assigner = RollingAssignment(params.n_hidden, len(self.classes_), window=60000)
+        rates = pixel_rates(X, params.input)
+        state = self.state_
+        for epoch in range(epochs):
+            state, result = run_phase(engine, state, rates, y_idx, True, self._next_seeds())
+            self._assigner.add(result.hidden_counts, y_idx)    # the last 60000 responses count
+            self.n_samples_seen_ += len(y_idx)
+            if self.verbose:
+                print(f"[SymSTDPClassifier] epoch {epoch + 1}/{epochs}: {len(y_idx)} samples in "
+                      f"{result.wall_seconds:.1f} s ({1e3 * result.wall_seconds / max(len(y_idx), 1):.2f} ms "
+                      "per sample)", flush=True)
+        self.state_ = {k: np.array(v, copy=True) for k, v in state.items()}
+        self.assignments_ = self._assigner.assignments()
+        return self
+
+    # ------------------------------------------------------------------ runs
+    @classmethod
+    def from_run(cls, run_dir):
+        """The trained network of a sym-STDP run directory (``protocols/supervised_*.py``), ready to predict.
+
+        The network state is the run's final checkpoint (every state
+        variable, exactly as trained), the neuron assignments those of its
+        ``weights.npz``; the hyper-parameters come from its ``run.json``.
+        :meth:`predict` on the run's test images then gives the spikes its
+        test phase recorded.
+
+        Raises
+        ------
+        bioplastic.runs.RunError
+            If the directory is not a finished sym-STDP run, lacks its
+            checkpoint, or was made with parameters this code does not build.
+        """
+        from pathlib import Path
+
+        from bioplastic import runs
+        from bioplastic.symstdp.experiment import _load_checkpoint
+        from bioplastic.symstdp.params import params_as_strings
+
+        run_dir = Path(run_dir)
+        loaded = runs.load_run(run_dir)
+        if loaded.family != "symstdp":
+            raise runs.RunError(f"{run_dir} is a {loaded.family!r} run, not a sym-STDP run")
+        record = loaded.record
+        cfg = record["config"]
+        overrides = dict(tuple(pair) for pair in cfg.get("overrides") or [])
+        clf = cls(n_hidden=int(cfg["n_hidden"]), variant=cfg["dataset"],
+                  parameter_set=cfg.get("parameter_set", "paper"), epochs=int(cfg.get("epochs", 1)),
+                  device=cfg.get("device", "cpp_standalone"), float32=bool(cfg.get("float32", False)),
+                  threads=int(cfg.get("threads", 1)), chunk_size=int(cfg.get("chunk_size", 100)),
+                  seed=int(cfg.get("seed", 0)), overrides=overrides or None)
+        clf.n_features_in_ = int(record.get("n_input", 784))
+        clf.classes_ = np.arange(int(record.get("n_label", 10)))
+        params = clf._params()
+        recorded = record.get("params")
+        if recorded is not None and json.loads(json.dumps(params_as_strings(params), default=str)) != recorded:
+            raise runs.RunError(f"{run_dir} was made with model parameters this code does not build "
+                                "(the code or its defaults changed since); it cannot be loaded as a model")
+        checkpoint = _load_checkpoint(run_dir)
+        if checkpoint is None:
+            raise runs.RunError(f"{run_dir} has no checkpoint/checkpoint.npz (the network's state)")
+        state, progress = checkpoint
+        clf.state_ = {k: np.asarray(v) for k, v in state.items()}
+        clf.assignments_ = np.asarray(loaded.weights["assignments"], dtype=np.int64)
+        clf.n_samples_seen_ = int(progress.get("samples_seen", 0))
+        clf.n_chunks_ = int(progress.get("chunk", 0))
+        return clf
+
+    # ------------------------------------------------------------------ responses
+    def _respond(self, X):
+        """Hidden and label spike counts of the frozen network (learning off) for images *X*."""
+        from bioplastic.symstdp.training import pixel_rates, run_phase
+
+        check_is_fitted(self, "state_")
+        X = self._images(X, reset=False)
+        params = self._params()
+        engine = self._engine(params)
+        labels = np.full(len(X), -1, dtype=np.int64)
+        if not len(X):
+            return np.zeros((0, params.n_hidden)), np.zeros((0, len(self.classes_)))
+        # the Poisson input of the protocols' test phase: the same images give the same spikes
+        # as the test of the run this network was trained or loaded from
+        from bioplastic.symstdp.device.engine import chunk_seed
+
+        run_seed = int(self.seed)
+        _, result = run_phase(engine, self.state_, pixel_rates(X, params.input), labels, False,
+                              lambda i: chunk_seed(run_seed * 1000003 + 2 * 1009, i))
+        return result.hidden_counts.astype(np.float64), result.label_counts.astype(np.float64)
+
+    def transform(self, X):
+        """Hidden-layer spike counts (n_samples, n_hidden) of the frozen network: a feature stage."""
+        return self._respond(X)[0]
+
+    def predict_proba(self, X):
+        """Class probabilities: normalised label-layer counts (or assignment scores); uniform if silent."""
+        hidden, label = self._respond(X)
+        if self.readout == "supervised":
+            scores = label
+        else:
+            n_classes = len(self.classes_)
+            onehot = np.zeros((len(self.assignments_), n_classes))
+            assigned = self.assignments_ >= 0
+            onehot[np.flatnonzero(assigned), self.assignments_[assigned]] = 1.0
+            n_per_class = onehot.sum(axis=0)
+            scores = np.divide(hidden @ onehot, n_per_class, out=np.zeros((len(hidden), n_classes)),
+                               where=n_per_class > 0)
+        total = scores.sum(axis=1, keepdims=True)
+        uniform = np.full_like(scores, 1.0 / scores.shape[1])
+        return np.where(total > 0, scores / np.where(total > 0, total, 1.0), uniform)
+
+    def predict(self, X):
+        """Class of each image by the chosen ``readout`` (first class on ties; silence: the first class)."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -1,0 +1,188 @@
+"""SymSTDPClassifier: scikit-learn behaviour, bad input, several networks in one process, runs as models."""
+
+import pickle
+
+import numpy as np
+import pytest
+from brian2 import Hz, ms
+
+from conftest import data_dir, requires_data
+
+import bioplastic
+from bioplastic.symstdp.estimator import SymSTDPClassifier
+
+pytestmark = pytest.mark.standalone
+
+# short windows keep the tests fast; everything else is the paper's MNIST variant
+FAST = {"input.t_present": 100 * ms, "input.t_rest": 50 * ms}
+
+
+@pytest.fixture(autouse=True)
+def restore_device():
+    """Overrides conftest's per-test device reset: the estimators of this module share their builds
+    (a reset deletes the compiled project); the module resets the device once, at its end."""
+    yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def reset_device_after_module():
+    yield
+    from brian2 import set_device
+    from brian2.devices import reinit_and_delete
+
+    reinit_and_delete()
+    set_device("runtime")
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    if data_dir() is None:
+        pytest.skip("MNIST data not found")
+    from bioplastic.data.datasets import load_dataset
+
+    x, y = load_dataset("mnist", "train", data_dir=data_dir())
+    xt, yt = load_dataset("mnist", "test", data_dir=data_dir())
+    return x[:400], y[:400], xt[:100], yt[:100]
+
+
+@pytest.fixture(scope="module")
+def fitted(mnist):
+    x, y, _, _ = mnist
+    return SymSTDPClassifier(n_hidden=30, chunk_size=50, overrides=FAST).fit(x, y)
+
+
+def test_fit_predict_transform(mnist, fitted):
+    _, _, xt, yt = mnist
+    pred = fitted.predict(xt)
+    assert pred.shape == (100,) and set(pred) <= set(range(10))
+    proba = fitted.predict_proba(xt)
+    assert proba.shape == (100, 10) and np.allclose(proba.sum(axis=1), 1)
+    assert np.array_equal(pred, fitted.classes_[proba.argmax(axis=1)])
+    assert fitted.score(xt, yt) > 0.2                      # 400 samples of 30 neurons: well above chance
+    features = fitted.transform(xt)
+    assert features.shape == (100, 30) and features.sum() > 0
+    # the same images give the same spikes (the protocols' test-phase input seeds)
+    assert np.array_equal(fitted.transform(xt), features)
+    # (n, 28, 28) images are the same as flattened ones
+    assert np.array_equal(fitted.transform(xt.reshape(-1, 28, 28)), features)
+    assert fitted.n_samples_seen_ == 400 and fitted.assignments_.shape == (30,)
+
+
+def test_several_networks_live_in_one_process(mnist, fitted):
+    x, y, xt, _ = mnist
+    before = fitted.transform(xt[:20])
+    other = SymSTDPClassifier(n_hidden=20, chunk_size=50, overrides=FAST).fit(x[:100], y[:100])
+    assert other.transform(xt[:20]).shape == (20, 20)
+    assert np.array_equal(fitted.transform(xt[:20]), before)     # rebuilt, same network, same spikes
+    assert other.transform(xt[:20]).shape == (20, 20)
+
+
+def test_seed_and_partial_fit(mnist, fitted):
+    from sklearn.base import clone
+
+    x, y, xt, _ = mnist
+    same = clone(fitted).fit(x, y)
+    assert all(np.array_equal(same.state_[k], fitted.state_[k]) for k in fitted.state_)
+    other_seed = clone(fitted).set_params(seed=1).fit(x, y)
+    assert not np.array_equal(other_seed.state_["input_hidden.w"], fitted.state_["input_hidden.w"])
+    # partial_fit in two halves continues the same seed sequence as fit over all samples
+    halves = clone(fitted).partial_fit(x[:200], y[:200], classes=np.arange(10)).partial_fit(x[200:], y[200:])
+    assert halves.n_samples_seen_ == 400
+    assert halves.predict(xt).shape == (100,)
+
+
+def test_pickle_and_pipeline(mnist, fitted):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    x, y, xt, yt = mnist
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert np.array_equal(restored.predict(xt), fitted.predict(xt))
+    pipe = make_pipeline(SymSTDPClassifier(n_hidden=30, chunk_size=50, overrides=FAST),
+                         LogisticRegression(max_iter=500))
+    pipe.fit(x, y)
+    assert 0.0 <= pipe.score(xt, yt) <= 1.0
+
+
+def test_cross_validation(mnist):
+    from sklearn.model_selection import cross_val_score
+
+    x, y, _, _ = mnist
+    scores = cross_val_score(SymSTDPClassifier(n_hidden=20, chunk_size=50, overrides=FAST),
+                             x[:150], y[:150], cv=2)
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda x, y: (x[:, :10, :10], y), None),                       # other sizes are allowed (n_input)
+    (lambda x, y: (np.where(np.arange(784) == 3, np.nan, x.reshape(len(x), -1)), y), "NaN"),
+    (lambda x, y: (x.astype(float) * 2, y), "pixel values must lie in [0, 255]"),
+    (lambda x, y: (x.astype(float) - 1, y), "pixel values must lie in [0, 255]"),
+    (lambda x, y: (x, np.zeros_like(y)), "at least two classes"),
+    (lambda x, y: (x.reshape(len(x), 2, 14, 28), y), "Found array with dim 4"),
+    (lambda x, y: (x, y[:-1]), "inconsistent numbers of samples"),
+])
+def test_bad_input_is_a_clear_value_error(mnist, make, message):
+    x, y, _, _ = mnist
+    X, Y = make(x[:20].copy(), y[:20].copy())
+    clf = SymSTDPClassifier(n_hidden=5, chunk_size=20, overrides=FAST)
+    if message is None:
+        clf.fit(X, Y)
+        assert clf.n_features_in_ == 100
+        return
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        clf.fit(X, Y)
+
+
+def test_unseen_labels_and_features_after_fit(mnist, fitted):
+    x, y, xt, _ = mnist
+    with pytest.raises(ValueError, match=r"labels \[11\] are not among the classes"):
+        pickle.loads(pickle.dumps(fitted)).partial_fit(x[:5], np.array([11, 1, 2, 3, 4]))
+    with pytest.raises(ValueError, match="784 features"):
+        fitted.predict(xt[:, :20, :20].reshape(len(xt), -1))
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"n_hidden": 0}, "n_hidden must be a positive integer"),
+    ({"epochs": 1.5}, "epochs must be a positive integer"),
+    ({"variant": "cifar"}, "variant must be one of"),
+    ({"readout": "vote"}, "readout must be one of"),
+    ({"overrides": {"label.teacher_rate": 3 * ms}}, "teacher_rate"),
+])
+def test_bad_hyperparameters(mnist, params, message):
+    x, y, _, _ = mnist
+    with pytest.raises(ValueError, match=message):
+        SymSTDPClassifier(**params).fit(x[:10], y[:10])
+
+
+def test_overrides_are_quantities():
+    from bioplastic.symstdp.params import model_params, with_overrides
+
+    p = with_overrides(model_params("mnist", 100), {"label.teacher_rate": 100 * Hz, "stdp_input.nu": 0.02})
+    assert p.label.teacher_rate == 100 * Hz and p.stdp_input.nu == 0.02
+    assert with_overrides(model_params("mnist", 100), {"label.teacher_rate": "100*Hz"}).label == p.label
+
+
+@requires_data
+def test_a_protocol_run_loads_as_a_model_that_reproduces_its_test(tiny_run):
+    from bioplastic.data.datasets import load_dataset
+    from bioplastic.runs import load_run
+
+    model = bioplastic.load(tiny_run)
+    assert isinstance(model, SymSTDPClassifier) and model.n_hidden == 40 and model.seed == 3
+    run = load_run(tiny_run)
+    xt, _ = load_dataset("mnist", "test", data_dir=data_dir())
+    n = len(run.test_samples)
+    hidden = model.transform(xt[:n])
+    assert np.array_equal(hidden, run.test_counts["hidden_counts"])     # the run's test spikes, exactly
+    _, label = model._respond(xt[:n])
+    assert np.array_equal(label, run.test_counts["label_counts"])
+
+
+def test_load_refuses_other_families(tmp_path):
+    from bioplastic.runs import RunError, new_record, write_json
+
+    write_json(tmp_path / "run.json", new_record("surrogate", "surrogate_randman", ["x"], 0, {"seed": 0}))
+    write_json(tmp_path / "metrics.json", {"test_accuracy": 0.5})
+    with pytest.raises(RunError, match="'surrogate' run: loading it as a model is not available yet"):
+        bioplastic.load(tmp_path)
