@@ -61,6 +61,14 @@ sys.exit(rc)
 """
 
 
+#: Engine options of each precision that --precisions times.
+PRECISIONS = {
+    "float64": {"float32": False},
+    "float32": {"float32": True},                            # theta stays float64
+    "float32-all": {"float32": True, "float32_theta": True},  # the authors' GPU precision
+}
+
+
 def _wrap_binary(tmp):
     """Run standalone binaries through a wrapper that logs their peak RSS and CPU time."""
     from brian2 import prefs
@@ -234,7 +242,12 @@ def main(argv=None):
                     help="also time cpp_standalone with Brian2's own code for the plastic synapses "
                          "(spike queue, indexed loops: Engine(dense_synapses=False)), side by side")
     ap.add_argument("--cuda", action="store_true", help="also measure cuda_standalone (needs a GPU)")
-    ap.add_argument("--float32", action="store_true")
+    ap.add_argument("--float32", action="store_true", help="the same as --precisions float32")
+    ap.add_argument("--precisions", nargs="+", choices=list(PRECISIONS), default=None,
+                    help="precisions timed side by side at every size (float32: theta kept in float64; "
+                         "float32-all: theta too); default float64")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="time each precision this many times, alternating (drift shows as spread)")
     ap.add_argument("--param", action="append", default=[], type=_override, metavar="TABLE.FIELD=VALUE",
                     help="override a model parameter at every size, as in the protocols, e.g. "
                          "--param \"method='implicit_euler'\"")
@@ -257,7 +270,9 @@ def main(argv=None):
     machine = machine_description()
     print(f"machine: {machine}; {load_average()}", flush=True)
     x, y = load_mnist("train", data_dir=args.data_dir)
+    precisions = args.precisions or (["float32"] if args.float32 else ["float64"])
     results = {"machine": machine, "chunk_size": args.chunk_size, "float32": args.float32,
+               "precisions": precisions,
                "overrides": overrides,
                "sizes": {}, "reference": {}}
     tmp = Path(tempfile.mkdtemp(prefix="bioplastic-bench-"))
@@ -279,17 +294,21 @@ def main(argv=None):
         devices = ["cpp_standalone"] + (["cuda_standalone"] if args.cuda else [])
         for dev in devices:
             dense_options = [True, False] if dev == "cpp_standalone" and args.compare_queue else [True]
-            for threads, dense in ((t, d) for t in (args.threads if dev == "cpp_standalone" else [1])
-                                   for d in dense_options):
+            for threads, dense, prec, rep in ((t, d, q, k)
+                                              for t in (args.threads if dev == "cpp_standalone" else [1])
+                                              for d in dense_options for k in range(args.repeats)
+                                              for q in precisions):
                 reinit_and_delete()
                 eng = Engine(p, device=dev, chunk_size=args.chunk_size, threads=threads,
-                             float32=args.float32, verbose=False, dense_synapses=dense)
+                             verbose=False, dense_synapses=dense, **PRECISIONS[prec])
                 # after the Engine: building resets the device's run command
                 child_log = _wrap_binary(tmp) if dev == "cpp_standalone" else None
                 r = _time_engine(eng, x, y, n_samples, child_log)
                 r.update(threads=threads, build_seconds=eng.build_seconds)
                 label = (f"{dev}" + (f" x{threads} threads" if threads > 1 else "")
-                         + ("" if dense else " (Brian2 synapse code)"))
+                         + ("" if dense else " (Brian2 synapse code)")
+                         + (f" {prec}" if len(precisions) > 1 or prec != "float64" else "")
+                         + (f" #{rep + 1}" if args.repeats > 1 else ""))
                 row[label] = r
                 report(n, label, r)
                 eng.close()

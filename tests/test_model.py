@@ -401,3 +401,27 @@ def test_parameter_sets_differ_only_where_the_paper_does_not_learn():
         assert model_params(dataset, n, "learns") == model_params(dataset, n)
     with pytest.raises(ValueError, match="parameter_set"):
         model_params("mnist", 100, "best")
+
+
+def test_single_precision_keeps_theta_in_double_unless_asked():
+    """--float32 keeps theta in float64 (a float32 theta cannot decay at N_E = 6400); --float32-theta not."""
+    from brian2 import prefs
+
+    params = model_params("mnist", 20)
+    try:
+        dtypes = {}
+        for float32, theta32 in ((False, False), (True, False), (True, True)):
+            eng = Engine(params, device="runtime", chunk_size=2, float32=float32, float32_theta=theta32,
+                         verbose=False, runtime_target="numpy")
+            exc = eng.model.excitatory
+            dtypes[(float32, theta32)] = (exc.variables["theta"].dtype, exc.variables["v"].dtype)
+            assert eng.float32_theta == theta32
+        assert dtypes[(False, False)] == (np.float64, np.float64)
+        assert dtypes[(True, False)] == (np.float64, np.float32)
+        assert dtypes[(True, True)] == (np.float32, np.float32)
+        # a float32 theta cannot take theta's decrement per step at tau_theta = 2e7 ms; a float64 one can
+        theta, step = np.float64(0.029), 0.029 * 0.5 / 2e7
+        assert np.float32(np.float32(theta) - np.float32(step)) == np.float32(theta)
+        assert theta - step != theta
+    finally:
+        prefs.core.default_float_dtype = np.float64

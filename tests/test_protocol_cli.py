@@ -34,7 +34,7 @@ SYMSTDP = SHARED + SEED + THREADS + [
     (["--n-validation", "-1"], "--n-validation"), (["--chunk-size", "0"], "--chunk-size"),
     (["--n-eval", "0"], "--n-eval"), (["--eval-every", "-1"], "--eval-every"),
     (["--device", "gpu"], "--device"), (["--inhibition", "none"], "--inhibition"),
-    (["--parameter-set", "best"], "--parameter-set"),
+    (["--parameter-set", "best"], "--parameter-set"), (["--float32-theta"], "--float32-theta"),
 ]
 
 SURROGATE = SHARED + SEED + THREADS + [

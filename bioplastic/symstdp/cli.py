@@ -43,7 +43,12 @@ def parser(dataset, default_hidden, default_train, default_test, description):
                    help="training samples held out as a validation split (for tuning)")
     p.add_argument("--device", choices=["runtime", "cpp_standalone", "cuda_standalone"],
                    default="cpp_standalone")
-    p.add_argument("--float32", action="store_true", help="single precision")
+    p.add_argument("--float32", action="store_true",
+                   help="single precision for every state variable but theta (kept in double: its decay "
+                        "per step is below float32's resolution at N_E = 6400)")
+    p.add_argument("--float32-theta", action="store_true",
+                   help="with --float32: theta in single precision too, as in the authors' GPU code "
+                        "(theta then cannot decay at N_E = 6400)")
     p.add_argument("--chunk-size", type=cli.positive_int, default=250,
                    help="presentation windows per compiled run (Python runs once per chunk)")
     p.add_argument("--inhibition", choices=["pooled", "all-to-all"], default="pooled",
@@ -74,6 +79,8 @@ def main(dataset, default_hidden, default_train, default_test, description, argv
     """Parse ``argv`` and run :func:`bioplastic.symstdp.experiment.run_supervised`; the exit status."""
     p = parser(dataset, default_hidden, default_train, default_test, description)
     args = cli.parse(p, argv)
+    if args.float32_theta and not args.float32:
+        p.error("argument --float32-theta: needs --float32")
     out = cli.default_out(f"{dataset}-{args.n_hidden}-seed{args.seed}", args)
     # heavy imports only after parsing, so --help is fast
     from bioplastic.symstdp.experiment import ExperimentConfig, RunInterrupted, run_supervised
@@ -81,7 +88,7 @@ def main(dataset, default_hidden, default_train, default_test, description, argv
     cfg = ExperimentConfig(
         dataset=dataset, n_hidden=args.n_hidden, epochs=args.epochs, n_train=args.n_train,
         n_test=args.n_test, n_validation=args.n_validation, device=args.device,
-        threads=args.threads, float32=args.float32, chunk_size=args.chunk_size, seed=args.seed,
+        threads=args.threads, float32=args.float32, float32_theta=args.float32_theta, chunk_size=args.chunk_size, seed=args.seed,
         out=out, data_dir=args.data_dir, inhibition=args.inhibition, verbose=not args.quiet,
         overrides=tuple(args.param), eval_every=args.eval_every, n_eval=args.n_eval,
         hidden_from=args.hidden_from, parameter_set=args.parameter_set)

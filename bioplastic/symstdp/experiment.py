@@ -87,7 +87,7 @@ class ExperimentConfig:
         the training split minus the validation samples); None = all.
     n_test : test samples (first n of the test split); None = all.
     n_validation : samples of the training split held out for validation.
-    device, threads, float32 : see :class:`bioplastic.symstdp.device.engine.Engine`.
+    device, threads, float32, float32_theta : see :class:`bioplastic.symstdp.device.engine.Engine`.
     chunk_size : windows per chunk, K.
     seed : run seed (initial weights, sample order, random streams).
     out : run directory.
@@ -128,6 +128,7 @@ class ExperimentConfig:
     device: str = "cpp_standalone"
     threads: int = 1
     float32: bool = False
+    float32_theta: bool = False
     chunk_size: int = 250
     seed: int = 0
     out: str = "runs/latest"
@@ -617,6 +618,7 @@ def _run_locked(cfg, resume, command, params, out, stop, params_strings):
         device=cfg.device,
         threads=cfg.threads,
         float32=cfg.float32,
+        float32_theta=cfg.float32_theta,
         dataset=cfg.dataset,
         n_input=params.n_input,
         n_hidden=params.n_hidden,
@@ -639,7 +641,8 @@ def _run_locked(cfg, resume, command, params, out, stop, params_strings):
         runs.write_json(record_path, old)
 
     engine = Engine(params, device=cfg.device, chunk_size=cfg.chunk_size, threads=cfg.threads,
-                    float32=cfg.float32, inhibition=cfg.inhibition, seed=cfg.seed,
+                    float32=cfg.float32, float32_theta=cfg.float32_theta, inhibition=cfg.inhibition,
+                    seed=cfg.seed,
                     verbose=cfg.verbose)
     try:
         return _train_and_test(cfg, params, out, engine, ckpt, old if ckpt is not None else record,

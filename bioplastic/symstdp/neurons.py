@@ -261,7 +261,7 @@ def _linked(group, var, index):
 
 
 def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="pooled", pool=None,
-                    dt=None, method="exponential_euler", name="excitatory", clock=None):
+                    dt=None, method="exponential_euler", name="excitatory", clock=None, theta_dtype=None):
     """Excitatory hidden layer with adaptive thresholds and STDP traces.
 
     Parameters
@@ -316,6 +316,7 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
         namespace=namespace,
         **clock_args(dt, clock),
         name=name,
+        dtype=None if theta_dtype is None else {"theta": theta_dtype},
     )
     group.v = exc.v_rest
     group.theta = exc.theta_init

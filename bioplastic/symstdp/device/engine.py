@@ -217,7 +217,12 @@ class Engine:
     threads : int
         OpenMP threads (cpp_standalone); 1 means no OpenMP.
     float32 : bool
-        Single precision for all state variables.
+        Single precision for the state variables, except theta, which stays
+        in double precision (a float32 theta cannot decay at N_E = 6400,
+        ``docs/genn_comparison.rst`` 3.A) unless ``float32_theta``.
+    float32_theta : bool
+        With ``float32``: theta in single precision too (every variable, as
+        in the authors' GPU code).
     inhibition : {"pooled", "all-to-all"}
     seed : int
         Seed of the initial weights; chunk seeds are passed to :meth:`run_chunk`.
@@ -248,7 +253,7 @@ class Engine:
 
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
                  inhibition="pooled", seed=0, build_dir=None, verbose=True, cuda_options=None,
-                 runtime_target="cython", flush_denormals=True, dense_synapses=True):
+                 runtime_target="cython", flush_denormals=True, dense_synapses=True, float32_theta=False):
         Engine._newest = self._token = object()
         self.runtime_target = runtime_target
         self.flush_denormals = bool(flush_denormals)
@@ -262,6 +267,7 @@ class Engine:
         self.chunk_size = int(chunk_size)
         self.threads = int(threads)
         self.float32 = bool(float32)
+        self.float32_theta = bool(float32_theta) and self.float32
         self.inhibition = inhibition
         self.seed = int(seed)
         self.verbose = verbose
@@ -277,7 +283,8 @@ class Engine:
             if self.standalone else None)
         from bioplastic.symstdp.network import build_network
 
-        self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed)
+        self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed,
+                                   theta_dtype=np.float64 if self.float32 and not self.float32_theta else None)
         if self.dense_synapses:
             from bioplastic.symstdp.device.codegen import use_calendar_threshold, use_dense_synapses, use_two_pass_threshold
 
@@ -323,6 +330,7 @@ class Engine:
                 "device": self.device_name,
                 "threads": self.threads,
                 "float32": self.float32,
+                "float32_theta": self.float32_theta,
                 "inhibition": self.inhibition,
                 "cuda_options": {k: str(v) for k, v in sorted(self.cuda_options.items())},
                 "flush_denormals": self.flush_denormals,
