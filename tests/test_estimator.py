@@ -134,6 +134,15 @@ def test_bad_input_is_a_clear_value_error(mnist, make, message):
         clf.fit(X, Y)
 
 
+def test_an_unfitted_network_says_so():
+    from sklearn.exceptions import NotFittedError
+
+    for method in ("predict", "predict_proba", "transform", "score"):
+        args = (np.zeros((2, 784)),) + ((np.zeros(2),) if method == "score" else ())
+        with pytest.raises(NotFittedError):
+            getattr(SymSTDPClassifier(), method)(*args)
+
+
 def test_unseen_labels_and_features_after_fit(mnist, fitted):
     x, y, xt, _ = mnist
     with pytest.raises(ValueError, match=r"labels \[11\] are not among the classes"):

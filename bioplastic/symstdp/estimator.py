@@ -385,4 +385,5 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def predict(self, X):
         """Class of each image by the chosen ``readout`` (first class on ties; silence: the first class)."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)        # checks that the network is fitted
+        return self.classes_[np.argmax(proba, axis=1)]

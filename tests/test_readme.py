@@ -1,0 +1,43 @@
+"""The README's IPython example runs as written (against a protocol run in runs/demo)."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import data_dir, requires_data
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_example():
+    """The literal block after the paragraph that names this test."""
+    text = (ROOT / "README.rst").read_text()
+    start = text.index("``tests/test_readme.py`` runs it)::")
+    after = text[start:].split("::\n\n", 1)[1]
+    block = re.match(r"((?:    [^\n]*\n|\n)+)", after).group(1)
+    return "\n".join(line[4:] for line in block.rstrip().splitlines())
+
+
+def test_the_example_block_is_found():
+    code = readme_example()
+    assert code.startswith("import bioplastic") and 'bioplastic.load("runs/demo")' in code
+
+
+@requires_data
+@pytest.mark.standalone
+def test_readme_example_runs_as_written(tmp_path, tiny_run):
+    (tmp_path / "runs").mkdir()
+    os.symlink(tiny_run, tmp_path / "runs" / "demo")
+    env = dict(os.environ, BIOPLASTIC_DATA=str(data_dir()), PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", readme_example()], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    label = float(next(ln for ln in lines if ln.startswith("label layer:")).split(":")[1])
+    assignment = float(next(ln for ln in lines if ln.startswith("assignment:")).split(":")[1])
+    assert 0.3 < label <= 1 and 0.3 < assignment <= 1      # 1000 samples of 50 neurons: well above chance
+    assert any(ln.startswith("rotated digits:") for ln in lines)
