@@ -195,3 +195,32 @@ def test_load_refuses_other_families(tmp_path):
     write_json(tmp_path / "metrics.json", {"test_accuracy": 0.5})
     with pytest.raises(RunError, match="'surrogate' run: loading it as a model is not available yet"):
         bioplastic.load(tmp_path)
+
+
+def test_spikes_of_a_few_samples_as_data_and_as_neo(mnist, fitted):
+    neo = pytest.importorskip("neo")
+    import elephant.statistics as es
+    import quantities as pq
+
+    x, _, xt, yt = mnist
+    rec = fitted.spikes(xt[:3])
+    assert len(rec) == 3 and rec.sizes == {"input": 784, "hidden": 30, "inhibitory": 30, "label": 10}
+    for s in range(3):
+        i, t = rec.trains["hidden"][s]
+        assert len(i) == len(t) and ((t >= 0) & (t < rec.t_window_ms)).all()
+        # a sample is accepted once it drives at least 5 hidden spikes (else it is shown again)
+        assert len(i) >= 5 or rec.n_presentations[s] > 1
+        assert (rec.trains["input"][s][1] < rec.t_present_ms).all()      # no input during the rest
+    neuron = int(rec.trains["hidden"][0][0][0])
+    assert rec.times("hidden", 0, neuron).dimensions == ms.dimensions
+    block = rec.to_neo()
+    assert isinstance(block, neo.Block) and len(block.segments) == 3
+    trains = block.segments[0].spiketrains
+    assert len(trains) == 30 + 10 and trains[0].annotations["layer"] == "hidden"
+    assert sum(len(st) for st in trains[:30]) == len(rec.trains["hidden"][0][0])
+    rate = es.mean_firing_rate(trains[neuron])
+    assert rate.rescale(pq.Hz) >= 0
+    with pytest.raises(ValueError, match="records 1 to max_samples=20 samples"):
+        fitted.spikes(xt[:21])
+    # the compiled network is built again afterwards
+    assert fitted.predict(xt[:5]).shape == (5,)

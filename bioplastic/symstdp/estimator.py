@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["SymSTDPClassifier", "VARIANTS", "READOUTS"]
+__all__ = ["SymSTDPClassifier", "SpikeRecord", "VARIANTS", "READOUTS"]
 
 #: The paper's parameter tables, by data set (``model_params(variant, n_hidden, parameter_set)``).
 VARIANTS = ("mnist", "fashion-mnist")
@@ -61,6 +61,63 @@ def _engine_for(params, device, chunk_size, threads, float32, verbose):
                     seed=0, verbose=verbose, runtime_target="numpy" if device == "runtime" else "cython")
     _BUILT.update(config=config, engine=engine)
     return engine
+
+
+class SpikeRecord:
+    """The spikes of a few samples (:meth:`SymSTDPClassifier.spikes`), per layer and sample.
+
+    Attributes
+    ----------
+    trains : dict
+        ``{layer: [(neuron indices, times in ms from the onset of the sample's
+        accepted presentation), ...]}`` for the layers ``"input"``,
+        ``"hidden"``, ``"inhibitory"``, ``"label"``, one pair per sample.
+    sizes : dict
+        Neurons per layer.
+    t_present_ms, t_window_ms : float
+        Presentation and whole window (presentation + rest), in ms.
+    n_presentations : ndarray of int
+        Presentations each sample needed (the last one is recorded here).
+    """
+
+    def __init__(self, trains, sizes, t_present_ms, t_window_ms, n_presentations):
+        self.trains = trains
+        self.sizes = sizes
+        self.t_present_ms = t_present_ms
+        self.t_window_ms = t_window_ms
+        self.n_presentations = np.asarray(n_presentations)
+
+    def __len__(self):
+        return len(next(iter(self.trains.values())))
+
+    def times(self, layer, sample, neuron):
+        """Spike times of one neuron on one sample, as a Brian2 quantity."""
+        from brian2 import ms
+
+        i, t = self.trains[layer][sample]
+        return t[i == neuron] * ms
+
+    def to_neo(self, layers=("hidden", "label")):
+        """A ``neo.Block``: one ``Segment`` per sample, one ``SpikeTrain`` per neuron of each layer.
+
+        Each train is named ``"<layer>/<neuron>"``, carries ``layer`` and
+        ``neuron`` annotations and spans the window (``t_stop`` = presentation
+        + rest), so Elephant's analyses (rates, CV, correlations) apply.
+        """
+        import neo
+        import quantities as pq
+
+        block = neo.Block(name="bioplastic sym-STDP spikes")
+        for sample in range(len(self)):
+            seg = neo.Segment(name=f"sample {sample}", index=sample)
+            for layer in layers:
+                i, t = self.trains[layer][sample]
+                for neuron in range(self.sizes[layer]):
+                    seg.spiketrains.append(neo.SpikeTrain(
+                        np.sort(t[i == neuron]) * pq.ms, t_start=0 * pq.ms, t_stop=self.t_window_ms * pq.ms,
+                        name=f"{layer}/{neuron}", layer=layer, neuron=neuron))
+            block.segments.append(seg)
+        return block
 
 
 class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -361,6 +418,75 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         _, result = run_phase(engine, self.state_, pixel_rates(X, params.input), labels, False,
                               lambda i: chunk_seed(run_seed * 1000003 + 2 * 1009, i))
         return result.hidden_counts.astype(np.float64), result.label_counts.astype(np.float64)
+
+    def spikes(self, X, max_samples=20):
+        """Every spike of the frozen network for a few images: a :class:`SpikeRecord`.
+
+        Runs in Brian2's runtime mode with spike monitors on all four layers
+        (the compiled network is not changed), learning off.  The spikes are
+        those of the same model with its own Poisson draws: runtime and
+        standalone draw different random numbers, so they are not the spikes
+        behind :meth:`predict`.  Building the runtime network resets Brian2's
+        device; the next :meth:`predict` builds the compiled network again.
+
+        Parameters
+        ----------
+        X : array_like, (n_samples, n_pixels) or (n_samples, 28, 28), n_samples <= max_samples
+        max_samples : int
+            A guard: recording is for a few samples (each window is simulated
+            in Python).
+        """
+        from brian2 import SpikeMonitor, ms
+        from brian2.devices import reinit_and_delete
+
+        from bioplastic.symstdp.device.engine import Engine, chunk_seed
+        from bioplastic.symstdp.training import phase_start_state, pixel_rates
+
+        check_is_fitted(self, "state_")
+        X = self._images(X, reset=False)
+        if not 1 <= len(X) <= max_samples:
+            raise ValueError(f"spikes() records 1 to max_samples={max_samples} samples, got {len(X)}")
+        params = self._params()
+        n = len(X)
+        k = 4 * n          # room for re-presentations (fewer than 5 hidden spikes: shown again, brighter)
+        _BUILT.update(config=None, engine=None)
+        reinit_and_delete()
+        engine = Engine(params, device="runtime", chunk_size=k, seed=0, verbose=False, runtime_target="numpy")
+        m = engine.model
+        layers = {"input": m.input, "hidden": m.excitatory, "inhibitory": m.inhibitory, "label": m.label}
+        monitors = {name: SpikeMonitor(group, record=True) for name, group in layers.items()}
+        m.net.add(*monitors.values())
+        rates = np.zeros((k, params.n_input))
+        rates[:n] = pixel_rates(X, params.input)
+        labels = np.full(k, -1, dtype=np.int64)
+        start = phase_start_state(engine, {key: np.asarray(self.state_[key]) for key in engine.initial_state()})
+        _, result = engine.run_chunk(start, rates, labels, False, chunk_seed(int(self.seed) * 1000003 + 2 * 1009, 0))
+        t_window = float(params.input.t_window / ms)
+        dt = float(params.input.dt / ms)
+        steps_per_window = int(round(t_window / dt))
+        accepted = result.accepted & (result.ptr < n)
+        window_of_sample = np.full(n, -1)
+        window_of_sample[result.ptr[accepted]] = np.flatnonzero(accepted)
+        if (window_of_sample < 0).any():
+            raise RuntimeError(f"samples {np.flatnonzero(window_of_sample < 0).tolist()} were not completed "
+                               f"within {k} windows")
+        trains = {}
+        for name, mon in monitors.items():
+            step = np.round(np.asarray(mon.t / ms) / dt).astype(np.int64)   # integer steps: exact windows
+            window = step // steps_per_window
+            per_sample = []
+            for w in window_of_sample:
+                sel = window == w
+                per_sample.append((np.asarray(mon.i[:])[sel].astype(np.int64),
+                                   (step[sel] - w * steps_per_window) * dt))
+            trains[name] = per_sample
+        sizes = {"input": params.n_input, "hidden": params.n_hidden, "inhibitory": params.n_hidden,
+                 "label": params.label.n_classes}
+        record = SpikeRecord(trains=trains, sizes=sizes, t_present_ms=float(params.input.t_present / ms),
+                             t_window_ms=t_window, n_presentations=np.bincount(result.ptr[result.ptr < n],
+                                                                               minlength=n))
+        reinit_and_delete()
+        return record
 
     def transform(self, X):
         """Hidden-layer spike counts (n_samples, n_hidden) of the frozen network: a feature stage."""
