@@ -224,3 +224,16 @@ def test_spikes_of_a_few_samples_as_data_and_as_neo(mnist, fitted):
         fitted.spikes(xt[:21])
     # the compiled network is built again afterwards
     assert fitted.predict(xt[:5]).shape == (5,)
+
+
+@pytest.mark.slow
+def test_grid_search_in_two_processes(mnist):
+    from sklearn.model_selection import GridSearchCV
+
+    x, y, _, _ = mnist
+    search = GridSearchCV(SymSTDPClassifier(n_hidden=10, chunk_size=50, overrides=FAST),
+                          {"seed": [0, 1]}, cv=2, n_jobs=2)
+    search.fit(x[:100], y[:100])
+    assert set(search.cv_results_["param_seed"]) == {0, 1}
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_estimator_.predict(x[100:110]).shape == (10,)

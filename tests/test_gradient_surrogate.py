@@ -330,3 +330,32 @@ def test_keep_best_restores_the_best_epoch_and_survives_resume(tmp_path):
     assert set(np.load(tmp_path / "best_weights.npz").files) == {"lin.weight", "lin.bias"}
     with pytest.raises(ValueError, match="not a record column"):
         training.fit(_Linear(), _ce, data, epochs=1, keep_best="val_accuracy", progress=False)
+
+
+def test_a_silent_default_network_warns_once_and_says_what_to_change():
+    """SpikingNetwork() with MaxOverTimeLoss() starts silent on sparse input: zero gradient, one warning."""
+    import warnings
+
+    import torch
+
+    from bioplastic.gradient import lif
+
+    g = torch.Generator().manual_seed(1)
+    x = (torch.rand(32, 100, 20, generator=g) < 0.05).float()
+    y = torch.randint(0, 10, (32,), generator=g)
+    net, loss = lif.SpikingNetwork(), lif.MaxOverTimeLoss()
+    with pytest.warns(lif.SilentHiddenLayerWarning, match="init_gain=3.*lower=\\{\\}"):
+        result = loss(net, x, y)
+    result.loss.backward()
+    assert float(net.w_in.grad.abs().sum()) == 0.0          # the reason for the warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss(net, x, y)                                      # once per loss object
+        net.eval()
+        lif.MaxOverTimeLoss()(net, x, y)                     # evaluation does not warn
+    awake = lif.SpikingNetwork(init_gain=3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = lif.MaxOverTimeLoss()(awake, x, y)
+    result.loss.backward()
+    assert float(awake.w_in.grad.abs().sum()) > 0

@@ -38,7 +38,7 @@ from bioplastic.gradient import regularizers
 from bioplastic.gradient.surrogates import Surrogate, get_surrogate
 from bioplastic.gradient.training import BatchResult
 
-__all__ = ["LIFParams", "Decays", "NetworkOutput", "SpikingNetwork", "MaxOverTimeLoss",
+__all__ = ["LIFParams", "Decays", "NetworkOutput", "SpikingNetwork", "MaxOverTimeLoss", "SilentHiddenLayerWarning",
            "SpikeTimesBatches", "spikes_from_times"]
 
 
@@ -316,6 +316,10 @@ class SpikeTimesBatches:
         return spikes_from_times(self.times[index], self.nb_steps, self.dtype, self.sparse)
 
 
+class SilentHiddenLayerWarning(UserWarning):
+    """The hidden layer fired no spike on a training minibatch: the gradient is exactly zero."""
+
+
 class MaxOverTimeLoss:
     """Cross-entropy on the max-over-time readout, plus optional spike-count regularisers.
 
@@ -337,9 +341,26 @@ class MaxOverTimeLoss:
     def __init__(self, lower=None, upper=None):
         self.lower = None if lower is None else dict(lower)
         self.upper = None if upper is None else dict(upper)
+        self._warned = False
+
+    def _check_silence(self, model, spikes):
+        """Warn once when a training minibatch leaves the hidden layer silent (zero gradients)."""
+        if self._warned or not model.training or float(spikes.detach().sum()) > 0:
+            return
+        import warnings
+
+        hint = ("pass lower={} (the lower spike-count bound of Zenke & Vogels 2021 wakes silent neurons)"
+                if self.lower is None else "raise the lower bound's strength")
+        warnings.warn(
+            f"the hidden layer fired no spike on a training minibatch of {spikes.shape[0]} samples: the "
+            "max-over-time readout then gets no gradient through the hidden layer, so it cannot learn. "
+            f"Use larger initial weights (SpikingNetwork(init_gain=3), --init-gain 3) or {hint}.",
+            SilentHiddenLayerWarning, stacklevel=3)
+        self._warned = True
 
     def __call__(self, model, x, y):
         out = model(x)
+        self._check_silence(model, out.spikes)
         ce = torch.nn.functional.cross_entropy(out.logits, torch.as_tensor(y, dtype=torch.long))
         loss = ce
         if self.lower is not None:
