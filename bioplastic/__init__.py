@@ -25,9 +25,12 @@ def load(run_dir):
     """The trained model of a run directory, ready to predict new data.
 
     Sym-STDP runs (``protocols/supervised_*.py``) load as a fitted
-    :class:`~bioplastic.symstdp.estimator.SymSTDPClassifier`.  The gradient
-    families' runs are not loadable as models yet: their records load with
-    :func:`bioplastic.runs.load_run`, which this raises a clear error about.
+    :class:`~bioplastic.symstdp.estimator.SymSTDPClassifier`, surrogate-gradient
+    runs (``protocols/surrogate_*.py``) as a fitted
+    :class:`~bioplastic.gradient.surrogate.estimator.SurrogateClassifier`
+    (needs the ``gradient`` extra).  The TTFS and adaptive-scaling runs are not
+    loadable as models yet: their records load with
+    :func:`bioplastic.runs.load_run`, and this raises a clear error.
     """
     from bioplastic.runs import RunError, load_run
 
@@ -36,5 +39,10 @@ def load(run_dir):
         from bioplastic.symstdp.estimator import SymSTDPClassifier
 
         return SymSTDPClassifier.from_run(run_dir)
+    if run.family == "surrogate":
+        from bioplastic.gradient.surrogate.estimator import SurrogateClassifier
+
+        return SurrogateClassifier.from_run(run_dir)
     raise RunError(f"{run_dir} is a {run.family!r} run: loading it as a model is not available yet "
-                   "(only sym-STDP runs are); bioplastic.runs.load_run(run_dir) reads its records")
+                   "(sym-STDP and surrogate-gradient runs are); bioplastic.runs.load_run(run_dir) "
+                   "reads its records")

@@ -191,9 +191,9 @@ def test_a_protocol_run_loads_as_a_model_that_reproduces_its_test(tiny_run):
 def test_load_refuses_other_families(tmp_path):
     from bioplastic.runs import RunError, new_record, write_json
 
-    write_json(tmp_path / "run.json", new_record("surrogate", "surrogate_randman", ["x"], 0, {"seed": 0}))
+    write_json(tmp_path / "run.json", new_record("ttfs", "ttfs_mnist", ["x"], 0, {"seed": 0}))
     write_json(tmp_path / "metrics.json", {"test_accuracy": 0.5})
-    with pytest.raises(RunError, match="'surrogate' run: loading it as a model is not available yet"):
+    with pytest.raises(RunError, match="'ttfs' run: loading it as a model is not available yet"):
         bioplastic.load(tmp_path)
 
 
