@@ -77,10 +77,9 @@ def test_float32_build_runs_in_single_precision(tmp_path):
     rates[:, 200:400] = 60.0
     state, res = eng.run_chunk(eng.initial_state(), rates, np.array([1, 2, 3, 4]), True, seed=5)
     assert state[state_key(eng.model.input_hidden, "w")].dtype == np.float32
-    assert state[state_key(eng.model.excitatory, "theta")].dtype == np.float64   # theta stays double
     assert res.hidden_counts.sum() > 0 and res.label_counts.sum() > 0
     assert np.all(np.isfinite(state[state_key(eng.model.excitatory, "v")]))
-    # theta grew with the spikes and is carried into the next chunk in double precision
+    # theta grew with the spikes (it decays once per window in single precision)
     theta = state[state_key(eng.model.excitatory, "theta")]
     assert (theta > float(p.excitatory.theta_init)).any()
 

@@ -403,25 +403,33 @@ def test_parameter_sets_differ_only_where_the_paper_does_not_learn():
         model_params("mnist", 100, "best")
 
 
-def test_single_precision_keeps_theta_in_double_unless_asked():
-    """--float32 keeps theta in float64 (a float32 theta cannot decay at N_E = 6400); --float32-theta not."""
+def test_single_precision_decays_theta_once_per_window():
+    """--float32: theta decays once per window (a step's factor rounds to 1 in float32 at N_E = 6400);
+    --float32-theta: every step, i.e. not at all there (the authors' GPU code)."""
     from brian2 import prefs
 
-    params = model_params("mnist", 20)
+    from bioplastic.symstdp.params import with_overrides
+
+    # a short tau_theta so that one window's decay is visible, and no input (no spikes)
+    params = with_overrides(model_params("mnist", 5), {"excitatory.tau_theta": "2e7*ms"})
+    t_window = float(params.input.t_window / ms)
+    theta0 = float(params.excitatory.theta_init)
+    K = 3
     try:
-        dtypes = {}
-        for float32, theta32 in ((False, False), (True, False), (True, True)):
-            eng = Engine(params, device="runtime", chunk_size=2, float32=float32, float32_theta=theta32,
+        out = {}
+        for float32, step in ((False, False), (True, False), (True, True)):
+            eng = Engine(params, device="runtime", chunk_size=K, float32=float32, float32_theta=step,
                          verbose=False, runtime_target="numpy")
-            exc = eng.model.excitatory
-            dtypes[(float32, theta32)] = (exc.variables["theta"].dtype, exc.variables["v"].dtype)
-            assert eng.float32_theta == theta32
-        assert dtypes[(False, False)] == (np.float64, np.float64)
-        assert dtypes[(True, False)] == (np.float64, np.float32)
-        assert dtypes[(True, True)] == (np.float32, np.float32)
-        # a float32 theta cannot take theta's decrement per step at tau_theta = 2e7 ms; a float64 one can
-        theta, step = np.float64(0.029), 0.029 * 0.5 / 2e7
-        assert np.float32(np.float32(theta) - np.float32(step)) == np.float32(theta)
-        assert theta - step != theta
+            state, _ = eng.run_chunk(eng.initial_state(), np.zeros((K, 784)), np.full(K, -1), True, seed=0)
+            out[(float32, step)] = state[state_key(eng.model.excitatory, "theta")]
+            assert out[(float32, step)].dtype == (np.float32 if float32 else np.float64)
+            frozen, _ = eng.run_chunk(eng.initial_state(), np.zeros((K, 784)), np.full(K, -1), False, seed=0)
+            th = frozen[state_key(eng.model.excitatory, "theta")]
+            assert np.all(th == np.asarray(theta0, dtype=th.dtype)), "theta must not decay with learning off"
+        exact = theta0 * np.exp(-K * t_window / 2e7)   # K windows of decay, no spikes
+        assert out[(False, False)] == pytest.approx(exact, rel=1e-9)        # float64, every step
+        assert out[(True, False)] == pytest.approx(exact, rel=1e-6)         # float32, once per window
+        assert np.all(out[(True, False)] < np.float32(theta0))
+        assert np.all(out[(True, True)] == np.float32(theta0))              # float32 every step: no decay
     finally:
         prefs.core.default_float_dtype = np.float64

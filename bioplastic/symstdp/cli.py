@@ -44,11 +44,11 @@ def parser(dataset, default_hidden, default_train, default_test, description):
     p.add_argument("--device", choices=["runtime", "cpp_standalone", "cuda_standalone"],
                    default="cpp_standalone")
     p.add_argument("--float32", action="store_true",
-                   help="single precision for every state variable but theta (kept in double: its decay "
-                        "per step is below float32's resolution at N_E = 6400)")
+                   help="single precision; theta then decays once per window (its decay per step is "
+                        "below float32's resolution at N_E = 6400)")
     p.add_argument("--float32-theta", action="store_true",
-                   help="with --float32: theta in single precision too, as in the authors' GPU code "
-                        "(theta then cannot decay at N_E = 6400)")
+                   help="with --float32: theta decays every step as in double precision, i.e. not at all "
+                        "where the step's factor rounds to 1 (as in the authors' GPU code)")
     p.add_argument("--chunk-size", type=cli.positive_int, default=250,
                    help="presentation windows per compiled run (Python runs once per chunk)")
     p.add_argument("--inhibition", choices=["pooled", "all-to-all"], default="pooled",

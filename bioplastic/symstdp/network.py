@@ -133,7 +133,7 @@ def random_initial_weights(params, seed=None):
 
 
 def build_network(params, chunk_size, inhibition="pooled", method=None,
-                  seed=None, initial_weights=None, theta_dtype=None):
+                  seed=None, initial_weights=None, theta_decay="step"):
     """Build the network of Hao et al. (2020) for one parameter variant.
 
     Parameters
@@ -154,11 +154,10 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         chunk's state, so they are identical on every device.
     initial_weights : dict, optional
         ``{"w_input_hidden": (n_input, N_E), "w_hidden_label": (N_E, n_classes)}``.
-    theta_dtype : numpy dtype, optional
-        Storage type of the adaptive threshold theta; default: Brian2's
-        ``core.default_float_dtype`` like every other variable.  Single
-        precision keeps theta in float64 this way (its decay per step is
-        below float32's resolution at N_E = 6400).
+    theta_decay : {"step", "window"}
+        Theta decays every step (the equation) or once per window
+        (:data:`bioplastic.symstdp.neurons.THETA_WINDOW_DECAY`; single
+        precision, where a step's decay factor rounds to 1 at N_E = 6400).
 
     Returns
     -------
@@ -184,7 +183,7 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
             if inhibition == "pooled" else None)
     exc = make_excitatory(n_e, p.excitatory, p.input, p.stdp_input, p.stdp_label,
                           inhibition=inhibition, pool=pool, dt=dt, method=method, clock=step,
-                          theta_dtype=theta_dtype)
+                          theta_decay=theta_decay, window_clock=window)
     inh = make_inhibitory(n_e, p.inhibitory, dt=dt, method=p.inhibitory_method or method, clock=step)
     lab = make_label(p.label, p.input, p.stdp_label, ctrl, dt=dt, clock=step)
 

@@ -147,6 +147,10 @@ dtheta/dt = -learning * theta / tau_theta : volt
 count : integer                   # spikes during presentations in this chunk
 learning : 1 (shared, constant)   # 1 while training: theta and synapses adapt
 """
+#: Theta's decay applied once per window instead of every step (``theta_decay="window"``,
+#: single precision): at tau_theta = 2e7 ms a step's factor, 1 - 2.5e-8, is 1 in float32,
+#: a window's, 1 - 2.5e-5, is not.  ``theta_window_decay = exp(-t_window / tau_theta)``.
+THETA_WINDOW_DECAY = "theta = theta * (1 - learning * (1 - theta_window_decay))"
 #: Inhibitory conductance, literal form: every inhibitory spike adds to ``gi``.
 INHIBITION_ALL_TO_ALL_EQS = "dgi/dt = -gi / tau_gi : 1"
 #: Inhibitory conductance, pooled form (exactly equivalent for uniform
@@ -261,7 +265,8 @@ def _linked(group, var, index):
 
 
 def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="pooled", pool=None,
-                    dt=None, method="exponential_euler", name="excitatory", clock=None, theta_dtype=None):
+                    dt=None, method="exponential_euler", name="excitatory", clock=None, theta_decay="step",
+                    window_clock=None):
     """Excitatory hidden layer with adaptive thresholds and STDP traces.
 
     Parameters
@@ -283,11 +288,22 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
     name : str
     clock : Clock, optional
         Shared step clock (default: the group's own clock of step ``dt``).
+    theta_decay : {"step", "window"}
+        Decay theta every time step (the model's equation), or once per
+        window at its start by ``exp(-t_window / tau_theta)``
+        (:data:`THETA_WINDOW_DECAY`; for single precision, where the step's
+        factor rounds to 1 at N_E = 6400).
+    window_clock : Clock
+        The clock of the window starts (needed for ``theta_decay="window"``).
 
     Returns
     -------
     NeuronGroup
     """
+    if theta_decay not in ("step", "window"):
+        raise ValueError(f"theta_decay must be 'step' or 'window', got {theta_decay!r}")
+    if theta_decay == "window" and window_clock is None:
+        raise ValueError("theta_decay='window' needs the window clock")
     if inhibition == "pooled":
         inh_eqs = INHIBITION_POOLED_EQS
         if pool is None:
@@ -296,11 +312,15 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
         inh_eqs = INHIBITION_ALL_TO_ALL_EQS
     else:
         raise ValueError(f"inhibition must be 'pooled' or 'all-to-all', got {inhibition!r}")
-    eqs = (Equations(EXCITATORY_EQS) + Equations(inh_eqs) + Equations(POST_TRACE_EQS)
+    exc_eqs = EXCITATORY_EQS
+    if theta_decay == "window":
+        exc_eqs = exc_eqs.replace("dtheta/dt = -learning * theta / tau_theta : volt", "theta : volt")
+    eqs = (Equations(exc_eqs) + Equations(inh_eqs) + Equations(POST_TRACE_EQS)
            + Equations(PRE_TRACE_EQS) + Equations(SCALING_EQS))
     namespace = _namespace(exc, ["v_rest", "v_reset", "v_thresh", "E_exc", "E_inh", "tau_m",
                                  "tau_ge", "tau_gi", "theta_offset", "theta_plus",
                                  "theta_ref", "tau_theta"])
+    namespace["theta_window_decay"] = float(np.exp(-float(input_params.t_window / exc.tau_theta)))
     namespace.update(schedule_namespace(input_params))
     namespace.update(post_trace_namespace(stdp_input))
     namespace.update(pre_trace_namespace(stdp_label))
@@ -316,13 +336,15 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
         namespace=namespace,
         **clock_args(dt, clock),
         name=name,
-        dtype=None if theta_dtype is None else {"theta": theta_dtype},
     )
     group.v = exc.v_rest
     group.theta = exc.theta_init
     group.learning = 1
     if inhibition == "pooled":
         group.gi_pool = _linked(pool, "g", np.zeros(n, dtype=int))
+    if theta_decay == "window":
+        group.run_regularly(THETA_WINDOW_DECAY, clock=window_clock, when="start", order=-5,
+                            name=f"{name}_theta_decay")
     return group
 
 

@@ -217,12 +217,14 @@ class Engine:
     threads : int
         OpenMP threads (cpp_standalone); 1 means no OpenMP.
     float32 : bool
-        Single precision for the state variables, except theta, which stays
-        in double precision (a float32 theta cannot decay at N_E = 6400,
-        ``docs/genn_comparison.rst`` 3.A) unless ``float32_theta``.
+        Single precision for every state variable.  Theta then decays once
+        per window (``theta_decay="window"`` of
+        :func:`~bioplastic.symstdp.network.build_network`): its decay factor
+        per step, 1 - 2.5e-8 at N_E = 6400, is 1 in float32
+        (``docs/genn_comparison.rst`` 3.A), a window's is not.
     float32_theta : bool
-        With ``float32``: theta in single precision too (every variable, as
-        in the authors' GPU code).
+        With ``float32``: theta decays every step as in double precision,
+        i.e. not at all where the factor rounds to 1 (the authors' GPU code).
     inhibition : {"pooled", "all-to-all"}
     seed : int
         Seed of the initial weights; chunk seeds are passed to :meth:`run_chunk`.
@@ -284,7 +286,7 @@ class Engine:
         from bioplastic.symstdp.network import build_network
 
         self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed,
-                                   theta_dtype=np.float64 if self.float32 and not self.float32_theta else None)
+                                   theta_decay="window" if self.float32 and not self.float32_theta else "step")
         if self.dense_synapses:
             from bioplastic.symstdp.device.codegen import use_calendar_threshold, use_dense_synapses, use_two_pass_threshold
 
