@@ -226,7 +226,8 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         else:
             X_arr, y = validate_data(self, X_arr, y, reset=reset, dtype=np.float64)
         if X_arr.size and (X_arr.min() < 0 or X_arr.max() > PIXEL_MAX):
-            raise ValueError(f"pixel values must lie in [0, 255] (the input rate of each pixel); "
+            negative = "Negative values in data: " if X_arr.min() < 0 else ""
+            raise ValueError(f"{negative}pixel values must lie in [0, 255] (the input rate of each pixel); "
                              f"got values in [{X_arr.min():g}, {X_arr.max():g}]")
         if self.variant == "fashion-mnist" and X_arr.size:
             from bioplastic.data.datasets import normalize_mean_intensity

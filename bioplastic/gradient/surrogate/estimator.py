@@ -132,7 +132,8 @@ class SurrogateClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             else:
                 X_arr, y = validate_data(self, X_arr, y, reset=reset, dtype=np.float64)
             if X_arr.size and (X_arr.min() < 0 or X_arr.max() > 255):
-                raise ValueError(f"pixel values must lie in [0, 255]; got values in "
+                negative = "Negative values in data: " if X_arr.min() < 0 else ""
+                raise ValueError(f"{negative}pixel values must lie in [0, 255]; got values in "
                                  f"[{X_arr.min():g}, {X_arr.max():g}]")
             times = latency_spike_times(X_arr / 255.0, self.tau_eff, self.theta, self.nb_steps)
             data = lif.SpikeTimesBatches(times, self.nb_steps, sparse=X_arr.shape[1] > 100)
