@@ -180,3 +180,23 @@ def test_ctrl_c_then_rerun_finishes_every_cell_once(tmp_path):
         epochs = pd.read_csv(out / "cells" / cell / "epochs.csv")
         assert epochs["epoch"].tolist() == list(range(1, 41)), cell
     assert len(set(pd.read_csv(out / "results.csv")["cell"])) == 4
+
+
+@requires_data
+@pytest.mark.gradient
+@pytest.mark.parametrize("spec_text, cells", [
+    ('protocol = "adaptive_scaling_robustness"\n[fixed]\nepochs = 1\nn-train-per-class = 20\n'
+     'n-test-per-class = 10\nn-hidden = 20\nperturbations = ["event_dropout"]\n[grid]\nseeds = [0, 1]\n',
+     ["seeds=0", "seeds=1"]),
+    ('protocol = "ttfs_mnist"\n[fixed]\nhidden = [8]\nepochs = 1\nn-train = 100\nn-validation = 50\n'
+     'n-test = 100\n[zip]\nregularizer = ["none", "m-ssr"]\ngamma = [0.0, 0.01]\n',
+     ["regularizer=none_gamma=0.0", "regularizer=m-ssr_gamma=0.01"]),
+])
+def test_the_other_families_run_on_the_runner(tmp_path, spec_text, cells):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(spec_text)
+    out = tmp_path / "sweep"
+    proc = _sweep(spec, out, "--workers", "1", env=_env(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert sorted(set(pd.read_csv(out / "results.csv")["cell"])) == sorted(cells)
+    assert pd.read_csv(out / "summary.csv")["n"].sum() >= 1
