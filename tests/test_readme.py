@@ -32,7 +32,8 @@ def test_the_example_block_is_found():
 def test_readme_example_runs_as_written(tmp_path, tiny_run):
     (tmp_path / "runs").mkdir()
     os.symlink(tiny_run, tmp_path / "runs" / "demo")
-    env = dict(os.environ, BIOPLASTIC_DATA=str(data_dir()), PYTHONPATH=str(ROOT))
+    # absolute: the example runs in another folder (CI gives a relative $BIOPLASTIC_DATA)
+    env = dict(os.environ, BIOPLASTIC_DATA=str(Path(data_dir()).resolve()), PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-c", readme_example()], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]

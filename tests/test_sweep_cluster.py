@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _env(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), BIOPLASTIC_DATA=str(data_dir() or ""),
+    env = dict(os.environ, PYTHONPATH=str(ROOT),
+               BIOPLASTIC_DATA=str(Path(data_dir()).resolve()) if data_dir() else "",
                OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env.pop("BIOPLASTIC_CHECK_OPTIONS", None)
     return env
