@@ -1,0 +1,1 @@
+cd <checkout> && PYTHONPATH=<checkout> BIOPLASTIC_BUILD_DIR=runs/build-bench python protocols/supervised_mnist.py --n-hidden 6400 --n-train 30000 --n-validation 10000 --n-test 100 --eval-every 10000 --n-eval 1000 --seed 0 --float32 --data-dir ../shared/data --out runs/val6400_mixed
