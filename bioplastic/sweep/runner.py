@@ -155,7 +155,7 @@ def check_grid(out, spec):
         write_json(path, mine)
 
 
-def _probe_cells(spec, cells):
+def _probe_cells(cells):
     """The first cell and, per axis value, one cell that differs from it in that value only."""
     if not cells:
         return []
@@ -177,7 +177,7 @@ def check_cells(spec, cells, script):
 
     env = _cell_env()
     with tempfile.TemporaryDirectory() as tmp:
-        for cell in _probe_cells(spec, cells):
+        for cell in _probe_cells(cells):
             cmd = [sys.executable, "-m", "bioplastic.sweep._cell", "--check", str(script), *cell.argv(),
                    "--out", str(Path(tmp) / "check")]
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)

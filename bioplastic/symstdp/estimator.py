@@ -263,7 +263,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         state[state_key(m.label, "wsum")] = w["w_hidden_label"].sum(axis=0)
         return state
 
-    def _next_seeds(self, n_chunks_hint=None):
+    def _next_seeds(self):
         """``seed_of_chunk`` continuing this estimator's chunk-seed sequence."""
         from bioplastic.symstdp.device.engine import chunk_seed
 
@@ -413,11 +413,10 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             return np.zeros((0, params.n_hidden)), np.zeros((0, len(self.classes_)))
         # the Poisson input of the protocols' test phase: the same images give the same spikes
         # as the test of the run this network was trained or loaded from
-        from bioplastic.symstdp.device.engine import chunk_seed
+        from bioplastic.symstdp.experiment import test_phase_seeds
 
-        run_seed = int(self.seed)
         _, result = run_phase(engine, self.state_, pixel_rates(X, params.input), labels, False,
-                              lambda i: chunk_seed(run_seed * 1000003 + 2 * 1009, i))
+                              test_phase_seeds(int(self.seed)))
         return result.hidden_counts.astype(np.float64), result.label_counts.astype(np.float64)
 
     def spikes(self, X, max_samples=20):
@@ -440,7 +439,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         from brian2 import SpikeMonitor, ms
         from brian2.devices import reinit_and_delete
 
-        from bioplastic.symstdp.device.engine import Engine, chunk_seed
+        from bioplastic.symstdp.device.engine import Engine
         from bioplastic.symstdp.training import phase_start_state, pixel_rates
 
         check_is_fitted(self, "state_")
@@ -461,7 +460,9 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         rates[:n] = pixel_rates(X, params.input)
         labels = np.full(k, -1, dtype=np.int64)
         start = phase_start_state(engine, {key: np.asarray(self.state_[key]) for key in engine.initial_state()})
-        _, result = engine.run_chunk(start, rates, labels, False, chunk_seed(int(self.seed) * 1000003 + 2 * 1009, 0))
+        from bioplastic.symstdp.experiment import test_phase_seeds
+
+        _, result = engine.run_chunk(start, rates, labels, False, test_phase_seeds(int(self.seed))(0))
         t_window = float(params.input.t_window / ms)
         dt = float(params.input.dt / ms)
         steps_per_window = int(round(t_window / dt))

@@ -296,6 +296,11 @@ def _phase_seed(run_seed, tag, epoch, base):
     return lambda i: chunk_seed(run_seed * 1000003 + tag * 1009 + epoch, base + i)
 
 
+def test_phase_seeds(run_seed):
+    """``seed_of_chunk`` of the test phase of a run with *run_seed* (the estimator's predictions use it too)."""
+    return _phase_seed(run_seed, 2, 0, 0)
+
+
 # ---------------------------------------------------------------------------- state checks
 
 def non_finite_variables(state) -> list:
@@ -992,7 +997,7 @@ def _validate_and_test(cfg, params, out, engine, stop, resume_cmd, state, progre
 
     _log(cfg, f"[bioplastic] testing on {len(y_test)} samples")
     t_test = time.perf_counter()
-    seeds = _phase_seed(cfg.seed, 2, 0, 0)
+    seeds = test_phase_seeds(cfg.seed)
     _, test = run_phase(
         engine, state, pixel_rates(x_test, params.input), y_test.astype(np.int64), False, seeds,
         progress=(lambda d, n, r: _log(cfg, f"[test] {d}/{n}  {r:.1f} samples/s")))
