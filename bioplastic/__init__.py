@@ -24,17 +24,24 @@ def __getattr__(name):
 def load(run_dir):
     """The trained model of a run directory, ready to predict new data.
 
-    Sym-STDP runs (``protocols/supervised_*.py``) load as a fitted
-    :class:`~bioplastic.symstdp.estimator.SymSTDPClassifier`, surrogate-gradient
-    runs (``protocols/surrogate_*.py``) as a fitted
-    :class:`~bioplastic.gradient.surrogate.estimator.SurrogateClassifier`
-    (needs the ``gradient`` extra).  The TTFS and adaptive-scaling runs are not
-    loadable as models yet: their records load with
-    :func:`bioplastic.runs.load_run`, and this raises a clear error.
+    ======================================  ==============================================
+    run (``family`` in its ``run.json``)    returns
+    ======================================  ==============================================
+    sym-STDP (``protocols/supervised_*``)   a fitted :class:`~bioplastic.symstdp.estimator.SymSTDPClassifier`
+    surrogate (``protocols/surrogate_*``)   a fitted :class:`~bioplastic.gradient.surrogate.estimator.SurrogateClassifier`
+    TTFS (``protocols/ttfs_mnist.py``)      a fitted :class:`~bioplastic.gradient.ttfs.estimator.TTFSClassifier`
+    adaptive scaling, robustness study      ``{cell: AdaptiveScalingNetwork}``, one trained network per
+                                            seed and model (:func:`bioplastic.gradient.adaptive.experiment.load_models`)
+    ======================================  ==============================================
+
+    The gradient families need the ``gradient`` extra.  The other adaptive
+    studies (continual learning, homeostasis) keep no trained network: this
+    raises :class:`bioplastic.runs.RunError` for them, and their tables load
+    with :func:`bioplastic.runs.load_run`.
     """
     from bioplastic.runs import RunError, load_run
 
-    run = load_run(run_dir)
+    run = load_run(run_dir, require=())
     if run.family == "symstdp":
         from bioplastic.symstdp.estimator import SymSTDPClassifier
 
@@ -43,6 +50,12 @@ def load(run_dir):
         from bioplastic.gradient.surrogate.estimator import SurrogateClassifier
 
         return SurrogateClassifier.from_run(run_dir)
-    raise RunError(f"{run_dir} is a {run.family!r} run: loading it as a model is not available yet "
-                   "(sym-STDP and surrogate-gradient runs are); bioplastic.runs.load_run(run_dir) "
-                   "reads its records")
+    if run.family == "ttfs":
+        from bioplastic.gradient.ttfs.estimator import TTFSClassifier
+
+        return TTFSClassifier.from_run(run_dir)
+    if run.family == "adaptive":
+        from bioplastic.gradient.adaptive.experiment import load_models
+
+        return load_models(run_dir)
+    raise RunError(f"{run_dir} is a {run.family!r} run: no model to load")

@@ -190,12 +190,16 @@ def test_a_protocol_run_loads_as_a_model_that_reproduces_its_test(tiny_run):
     assert np.array_equal(label, run.test_counts["label_counts"])
 
 
-def test_load_refuses_other_families(tmp_path):
+def test_load_says_what_is_missing(tmp_path):
     from bioplastic.runs import RunError, new_record, write_json
 
     write_json(tmp_path / "run.json", new_record("ttfs", "ttfs_mnist", ["x"], 0, {"seed": 0}))
     write_json(tmp_path / "metrics.json", {"test_accuracy": 0.5})
-    with pytest.raises(RunError, match="'ttfs' run: loading it as a model is not available yet"):
+    with pytest.raises(RunError, match="has no trained network.*unfinished run"):
+        bioplastic.load(tmp_path)
+    write_json(tmp_path / "run.json", new_record("adaptive", "adaptive_scaling_continual", ["x"], 0,
+                                                 {"seed": 0}))
+    with pytest.raises(RunError, match="keeps no trained networks"):
         bioplastic.load(tmp_path)
 
 

@@ -194,6 +194,21 @@ def test_robustness_protocol_tiny(tmp_path, capsys):
     assert loaded.family == "adaptive" and 0 <= loaded.metrics["test_accuracy_scaling"] <= 1
     assert len(loaded.table("robustness")) == len(table)
     assert len(pd.read_csv(out / "summary.csv")) == 2 * 3 * 2
+    # the trained networks, loaded: each gives the clean accuracy its cell recorded
+    import argparse
+
+    import bioplastic
+    from bioplastic.gradient.adaptive import experiment as common
+
+    models = bioplastic.load(out)
+    assert sorted(models) == ["seed0-plain", "seed0-scaling"]
+    _, _, x_test, y_test = common.load_data(argparse.Namespace(**record["config"]), lambda text: None)
+    for name, net in models.items():
+        with torch.no_grad():
+            predicted = net(torch.as_tensor(x_test)).logits.argmax(1).numpy()
+        clean = table[(table["model"] == name.split("-")[1]) & (table["strength"] == 0)
+                      & (table["perturbation"] == "event_noise")]["accuracy"].item()
+        assert (predicted == y_test).mean() == pytest.approx(clean, abs=1e-12)
     for bad, message in ((["--perturbations", "salt"], "unknown perturbation 'salt'"),
                          (["--perturbations", "event_dropout", "--strengths", "1.5"], "out of range")):
         with pytest.raises(SystemExit) as exc:

@@ -50,6 +50,25 @@ def test_protocol_writes_a_complete_run(tmp_path):
     assert {"spikes_l1", "spikes_l2", "spikes_total", "accuracy"} <= set(ev.columns)
     assert 0 <= ev.spikes_l1.iloc[1] <= 12 and 0 <= ev.spikes_l2.iloc[1] <= 10
 
+    # the trained network, loaded as an estimator: the run's own test spikes and accuracy
+    import numpy as np
+
+    import bioplastic
+    from bioplastic.data.datasets import load_mnist
+    from bioplastic.gradient.ttfs.estimator import TTFSClassifier
+    from bioplastic.runs import load_npz
+
+    model = bioplastic.load(run)
+    assert isinstance(model, TTFSClassifier) and model.hidden == (12,) and model.gamma == 0.001
+    xt, yt = load_mnist("test", data_dir=data_dir())
+    layers = model.spike_times(xt[:150])
+    saved = load_npz(run / "test_spikes.npz")
+    for i, times in enumerate(layers, start=1):
+        np.testing.assert_array_equal(times[:5], saved[f"layer{i}"])
+    silent = ~np.isfinite(layers[-1]).any(axis=1)
+    correct = (model.predict(xt[:150]) == yt[:150])
+    assert correct[~silent].sum() / 150 == pytest.approx(ev.accuracy.iloc[1], abs=1e-12)
+
 
 @pytest.mark.parametrize("args, message", [
     (["--gamma", "-1", "--regularizer", "m-ssr"], "argument --gamma: must be a finite number >= 0"),

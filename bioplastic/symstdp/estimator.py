@@ -25,7 +25,9 @@ import json
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
+
+from bioplastic._estimators import check_choice, check_positive_ints, check_seed, validate_images
 
 __all__ = ["SymSTDPClassifier", "SpikeRecord", "VARIANTS", "READOUTS"]
 
@@ -34,7 +36,6 @@ VARIANTS = ("mnist", "fashion-mnist")
 #: How :meth:`SymSTDPClassifier.predict` reads the network out.
 READOUTS = ("supervised", "assignment")
 #: Pixel values are spike rates: 0 (silent) to 255 (the maximal rate).
-PIXEL_MAX = 255.0
 
 # the network built in this process: (configuration, Engine)
 _BUILT = {"config": None, "engine": None}
@@ -197,38 +198,18 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return tags
 
     def _check_hyperparameters(self):
-        def positive_int(name):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-        for name in ("n_hidden", "epochs", "threads", "chunk_size"):
-            positive_int(name)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-        if self.readout not in READOUTS:
-            raise ValueError(f"readout must be one of {READOUTS}, got {self.readout!r}")
-        if self.device not in ("cpp_standalone", "runtime", "cuda_standalone"):
-            raise ValueError(f"device must be 'cpp_standalone', 'runtime' or 'cuda_standalone', "
-                             f"got {self.device!r}")
+        check_positive_ints(self, ("n_hidden", "epochs", "threads", "chunk_size"))
+        check_seed(self)
+        check_choice(self, "variant", VARIANTS)
+        check_choice(self, "readout", READOUTS)
+        check_choice(self, "device", ("cpp_standalone", "runtime", "cuda_standalone"))
         if self.overrides is not None and not isinstance(self.overrides, dict):
             raise ValueError(f"overrides must be a dict {{'table.field': quantity}}, got {self.overrides!r}")
 
     def _images(self, X, reset, y=None):
         """Validated images as float (n, n_pixels), and y if given."""
-        X_arr = X
-        if hasattr(X, "ndim") and getattr(X, "ndim", 0) == 3:
-            X_arr = np.asarray(X).reshape(len(X), -1)
-        if y is None:
-            X_arr = validate_data(self, X_arr, reset=reset, dtype=np.float64)
-        else:
-            X_arr, y = validate_data(self, X_arr, y, reset=reset, dtype=np.float64)
-        if X_arr.size and (X_arr.min() < 0 or X_arr.max() > PIXEL_MAX):
-            negative = "Negative values in data: " if X_arr.min() < 0 else ""
-            raise ValueError(f"{negative}pixel values must lie in [0, 255] (the input rate of each pixel); "
-                             f"got values in [{X_arr.min():g}, {X_arr.max():g}]")
+        checked = validate_images(self, X, reset, y)
+        X_arr, y = checked if y is not None else (checked, None)
         if self.variant == "fashion-mnist" and X_arr.size:
             from bioplastic.data.datasets import normalize_mean_intensity
 

@@ -412,3 +412,55 @@ def loss_function():
     from bioplastic.gradient.lif import MaxOverTimeLoss
 
     return MaxOverTimeLoss(lower={})
+
+
+def load_models(run_dir):
+    """The trained networks of a robustness run (``protocols/adaptive_scaling_robustness.py``).
+
+    Returns
+    -------
+    dict
+        ``{cell: AdaptiveScalingNetwork}`` for every finished cell (e.g.
+        ``"seed0-scaling"``, ``"seed0-plain"``), in eval mode:
+        ``net(x).logits.argmax(1)`` predicts spike trains ``x`` of shape
+        ``(n, n_steps, n_in)``.
+
+    Raises
+    ------
+    bioplastic.runs.RunError
+        Not an adaptive-scaling run, a study that keeps no trained networks
+        (continual learning and homeostasis train inside their cells), or a
+        run without a finished cell.
+    """
+    import torch
+
+    from bioplastic import runs
+    from bioplastic.gradient.adaptive.studies import MODELS
+    from bioplastic.gradient.training import WEIGHTS, load_weights
+
+    run_dir = Path(run_dir)
+    loaded = runs.load_run(run_dir, require=())
+    if loaded.family != FAMILY:
+        raise runs.RunError(f"{run_dir} is a {loaded.family!r} run, not an adaptive-scaling run")
+    if loaded.record.get("protocol") != "adaptive_scaling_robustness":
+        raise runs.RunError(f"{run_dir} is a {loaded.record.get('protocol')!r} study: it keeps no trained "
+                            "networks (only the robustness study does); its tables load with "
+                            "bioplastic.runs.load_run")
+    args = argparse.Namespace(**loaded.record["config"])
+    models = {}
+    for path in sorted((run_dir / "models").glob(f"*/{WEIGHTS}")):
+        name = path.parent.name
+        if not cell_finished(run_dir, {"name": name}):
+            continue
+        seed, model = name.split("-", 1)
+        if model not in MODELS or not seed.startswith("seed"):
+            continue
+        state = {k: torch.as_tensor(v) for k, v in load_weights(path).items()}
+        n_in = next(v.shape[0] for k, v in state.items() if k.split(".")[-1] == "w_in")
+        net = make_model(args, int(n_in), int(seed[len("seed"):]),
+                         scaling=model == "scaling")
+        net.load_state_dict(state)
+        models[name] = net.eval()
+    if not models:
+        raise runs.RunError(f"{run_dir} holds no finished cell with trained weights")
+    return models

@@ -18,7 +18,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
+
+from bioplastic._estimators import (check_choice, check_positive_floats, check_positive_ints, check_seed,
+                                   validate_images)
 
 __all__ = ["SurrogateClassifier", "INPUTS"]
 
@@ -105,18 +108,12 @@ class SurrogateClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ data
     def _check_hyperparameters(self):
-        for name in ("n_hidden", "epochs", "batch_size", "nb_steps", "threads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("beta", "lr", "init_gain", "tau_eff"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float, np.floating)) and np.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        check_positive_ints(self, ("n_hidden", "epochs", "batch_size", "nb_steps", "threads"))
+        check_positive_floats(self, ("beta", "lr", "init_gain", "tau_eff"))
+        check_seed(self)
         if not 0 < self.theta < 1:
             raise ValueError(f"theta must lie in (0, 1), got {self.theta!r}")
-        if self.input not in INPUTS:
-            raise ValueError(f"input must be one of {INPUTS}, got {self.input!r}")
+        check_choice(self, "input", INPUTS)
 
     def _spikes(self, X, reset, y=None):
         """``(SpikeTimesBatches or tensor, y)`` from *X* (validated)."""
@@ -126,15 +123,8 @@ class SurrogateClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         from bioplastic.gradient import lif
 
         if self.input == "images":
-            X_arr = np.asarray(X).reshape(len(X), -1) if getattr(X, "ndim", 2) == 3 else X
-            if y is None:
-                X_arr = validate_data(self, X_arr, reset=reset, dtype=np.float64)
-            else:
-                X_arr, y = validate_data(self, X_arr, y, reset=reset, dtype=np.float64)
-            if X_arr.size and (X_arr.min() < 0 or X_arr.max() > 255):
-                negative = "Negative values in data: " if X_arr.min() < 0 else ""
-                raise ValueError(f"{negative}pixel values must lie in [0, 255]; got values in "
-                                 f"[{X_arr.min():g}, {X_arr.max():g}]")
+            checked = validate_images(self, X, reset, y, what="the latency code's intensity")
+            X_arr, y = checked if y is not None else (checked, None)
             times = latency_spike_times(X_arr / 255.0, self.tau_eff, self.theta, self.nb_steps)
             data = lif.SpikeTimesBatches(times, self.nb_steps, sparse=X_arr.shape[1] > 100)
             return data, y
