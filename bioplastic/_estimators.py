@@ -71,3 +71,55 @@ def validate_images(est, X, reset, y=None, what="the input rate of each pixel"):
         raise ValueError(f"{negative}pixel values must lie in [0, 255] ({what}); "
                          f"got values in [{X_arr.min():g}, {X_arr.max():g}]")
     return X_arr if y is None else (X_arr, y)
+
+
+def new_run_directory(run_dir):
+    """*run_dir* as a writable, empty run directory (:class:`bioplastic.runs.RunError` if it holds a run)."""
+    from pathlib import Path
+
+    from bioplastic import runs
+
+    out = runs.check_writable(Path(run_dir))
+    if (out / "run.json").exists():
+        raise runs.RunError(f"{out} already holds a run; choose another directory")
+    return out
+
+
+def write_gradient_run(est, run_dir, family, fields, weights, metrics=None):
+    """Write a fitted gradient-family estimator as the run directory its protocols write.
+
+    ``weights.npz`` (*weights*: name -> array), ``metrics.json`` and, last,
+    ``run.json`` (family *family*, protocol the estimator's class name,
+    ``config`` its hyper-parameters, ``classes``, and *fields*); all atomic.
+    """
+    import json
+
+    from bioplastic import runs
+    from bioplastic.gradient import rundir
+
+    out = new_run_directory(run_dir)
+    config = json.loads(json.dumps(est.get_params(), default=str))
+    record = runs.new_record(family, type(est).__name__, rundir.command_of(), int(est.seed), config,
+                             classes=est.classes_.tolist(), **json.loads(json.dumps(fields, default=str)))
+    runs.save_npz(out / "weights.npz", **weights)
+    rundir.write_metrics(out, metrics or {})
+    runs.write_json(out / "run.json", record)
+    return out
+
+
+def check_two_classes(classes):
+    """ValueError unless *classes* holds at least two classes (scikit-learn's wording: "one class")."""
+    if len(classes) < 2:
+        raise ValueError(f"the network needs samples of at least two classes; got one class: "
+                         f"{list(np.asarray(classes).tolist())}")
+
+
+def decision_of(logits):
+    """scikit-learn's ``decision_function`` of per-class *logits*: ``(n,)`` for two classes, else as is."""
+    return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+
+def softmax(logits):
+    """Row-wise softmax of *logits* ``(n, n_classes)``."""
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)

@@ -69,6 +69,22 @@ def test_fit_predict_transform(mnist, fitted):
     assert fitted.n_samples_seen_ == 400 and fitted.assignments_.shape == (50,)
 
 
+def test_a_fitted_network_saved_as_a_run_loads_back(mnist, fitted, tmp_path):
+    from bioplastic.runs import RunError, load_run
+
+    _, _, xt, _ = mnist
+    fitted.save(tmp_path / "run")
+    run = load_run(tmp_path / "run", require=("weights.npz",))
+    assert run.family == "symstdp" and run.protocol == "SymSTDPClassifier" and run.n_hidden == 50
+    assert run.weights["w_input_hidden"].shape == (784, 50)
+    loaded = bioplastic.load(tmp_path / "run")
+    assert loaded.get_params() == fitted.get_params()
+    assert np.array_equal(loaded.transform(xt[:20]), fitted.transform(xt[:20]))
+    assert np.array_equal(loaded.predict(xt[:20]), fitted.predict(xt[:20]))
+    with pytest.raises(RunError, match="already holds a run"):
+        fitted.save(tmp_path / "run")
+
+
 def test_several_networks_live_in_one_process(mnist, fitted):
     x, y, xt, _ = mnist
     before = fitted.transform(xt[:20])

@@ -28,7 +28,7 @@ def images():
     return x[:600], y[:600]
 
 
-def test_fit_on_images_learns_and_behaves_like_a_classifier(images, one_torch_thread):
+def test_fit_on_images_learns_and_behaves_like_a_classifier(images, one_torch_thread, tmp_path):
     from sklearn.base import clone
     from sklearn.model_selection import cross_val_score
 
@@ -43,6 +43,11 @@ def test_fit_on_images_learns_and_behaves_like_a_classifier(images, one_torch_th
     assert all(np.array_equal(again.weights_[k], clf.weights_[k]) for k in clf.weights_)
     restored = pickle.loads(pickle.dumps(clf))
     assert np.array_equal(restored.predict(x[500:]), clf.predict(x[500:]))
+    import bioplastic
+
+    loaded = bioplastic.load(clf.save(tmp_path / "run"))           # the run format, and back
+    assert loaded.get_params() == clf.get_params()
+    assert np.array_equal(loaded.decision_function(x[500:]), clf.decision_function(x[500:]))
     scores = cross_val_score(SurrogateClassifier(n_hidden=20, epochs=1, init_gain=3.0), x[:200], y[:200], cv=2)
     assert scores.shape == (2,)
 

@@ -23,7 +23,7 @@ def images():
     return x[:600], y[:600]
 
 
-def test_fit_learns_and_behaves_like_a_classifier(images, one_torch_thread):
+def test_fit_learns_and_behaves_like_a_classifier(images, one_torch_thread, tmp_path):
     from sklearn.base import clone
     from sklearn.model_selection import cross_val_score
 
@@ -40,6 +40,11 @@ def test_fit_learns_and_behaves_like_a_classifier(images, one_torch_thread):
     assert len(clf.history_) == 3
     again = pickle.loads(pickle.dumps(clf))
     assert np.array_equal(again.predict(x[500:]), clf.predict(x[500:]))
+    import bioplastic
+
+    loaded = bioplastic.load(clf.save(tmp_path / "run"))           # the run format, and back
+    assert loaded.get_params() == {**clf.get_params(), "t_max": clf.t_max_}
+    assert np.array_equal(loaded.decision_function(x[500:]), clf.decision_function(x[500:]))
     assert clone(clf).get_params() == clf.get_params()
     scores = cross_val_score(TTFSClassifier(hidden=(), epochs=3, batch_size=16), x[:200], y[:200], cv=2)
     assert scores.shape == (2,) and np.all(scores > 0.2)

@@ -27,7 +27,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from bioplastic._estimators import check_choice, check_positive_ints, check_seed, validate_images
+from bioplastic._estimators import (check_choice, check_positive_ints, check_seed, check_two_classes,
+                                    new_run_directory, validate_images)
 
 __all__ = ["SymSTDPClassifier", "SpikeRecord", "VARIANTS", "READOUTS"]
 
@@ -35,7 +36,6 @@ __all__ = ["SymSTDPClassifier", "SpikeRecord", "VARIANTS", "READOUTS"]
 VARIANTS = ("mnist", "fashion-mnist")
 #: How :meth:`SymSTDPClassifier.predict` reads the network out.
 READOUTS = ("supervised", "assignment")
-#: Pixel values are spike rates: 0 (silent) to 255 (the maximal rate).
 
 # the network built in this process: (configuration, Engine)
 _BUILT = {"config": None, "engine": None}
@@ -299,9 +299,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         check_classification_targets(y)
         if first:
             self.classes_ = np.unique(y if classes is None else np.asarray(classes))
-            if len(self.classes_) < 2:
-                raise ValueError(f"the network needs samples of at least two classes; got only "
-                                 f"{self.classes_.tolist()}")
+            check_two_classes(self.classes_)
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if unseen.size:
             raise ValueError(f"labels {unseen.tolist()} are not among the classes {self.classes_.tolist()} "
@@ -352,7 +350,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         from bioplastic.symstdp.params import params_as_strings
 
         run_dir = Path(run_dir)
-        loaded = runs.load_run(run_dir)
+        loaded = runs.load_run(run_dir, require=("metrics.json", "weights.npz"))
         if loaded.family != "symstdp":
             raise runs.RunError(f"{run_dir} is a {loaded.family!r} run, not a sym-STDP run")
         record = loaded.record
@@ -364,7 +362,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                   threads=int(cfg.get("threads", 1)), chunk_size=int(cfg.get("chunk_size", 100)),
                   seed=int(cfg.get("seed", 0)), overrides=overrides or None)
         clf.n_features_in_ = int(record.get("n_input", 784))
-        clf.classes_ = np.arange(int(record.get("n_label", 10)))
+        clf.classes_ = np.asarray(record.get("classes", np.arange(int(record.get("n_label", 10)))))
         params = clf._params()
         recorded = record.get("params")
         if recorded is not None and json.loads(json.dumps(params_as_strings(params), default=str)) != recorded:
@@ -379,6 +377,51 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         clf.n_samples_seen_ = int(progress.get("samples_seen", 0))
         clf.n_chunks_ = int(progress.get("chunk", 0))
         return clf
+
+    def save(self, run_dir):
+        """Write the fitted network as a run directory, the format the protocols write.
+
+        ``run.json`` (family "symstdp", protocol "SymSTDPClassifier", the
+        hyper-parameters as ``config``, the model parameters),
+        ``checkpoint/checkpoint.npz`` (every state variable), ``weights.npz``
+        (weights, theta, assignments) and ``metrics.json``; all written
+        atomically.  :func:`bioplastic.load` (or :meth:`from_run`) gives the
+        same network back: the same predictions.  There is no test phase, so
+        the protocols' test tables are absent (``docs/run_format.rst``).
+
+        Raises
+        ------
+        bioplastic.runs.RunError
+            *run_dir* already holds a run, or cannot be written.
+        """
+        from bioplastic import runs
+        from bioplastic.gradient.rundir import command_of
+        from bioplastic.symstdp.experiment import _save_checkpoint
+        from bioplastic.symstdp.network import weight_arrays
+        from bioplastic.symstdp.params import params_as_strings
+
+        check_is_fitted(self, "state_")
+        out = new_run_directory(run_dir)
+        params = self._params()
+        config = {"dataset": self.variant, "n_hidden": int(self.n_hidden), "parameter_set": self.parameter_set,
+                  "epochs": int(self.epochs), "device": self.device, "float32": bool(self.float32),
+                  "threads": int(self.threads), "chunk_size": int(self.chunk_size), "seed": int(self.seed),
+                  "readout": self.readout,
+                  "overrides": [[k, repr(v)] for k, v in sorted((self.overrides or {}).items())]}
+        record = runs.new_record(
+            "symstdp", "SymSTDPClassifier", command_of(), int(self.seed), config,
+            device=self.device, threads=int(self.threads),
+            float32=bool(self.float32), dataset=self.variant, n_input=params.n_input,
+            n_hidden=params.n_hidden, n_label=params.label.n_classes, epochs=int(self.epochs),
+            chunk_size=int(self.chunk_size), classes=self.classes_.tolist(),
+            params=json.loads(json.dumps(params_as_strings(params), default=str)))
+        _save_checkpoint(out, self.state_, {"samples_seen": int(self.n_samples_seen_),
+                                            "chunk": int(self.n_chunks_), "epoch": int(self.epochs)})
+        runs.save_npz(out / "weights.npz", assignments=self.assignments_,
+                      **weight_arrays(self.state_, params))
+        runs.write_json(out / "metrics.json", {"samples_seen": int(self.n_samples_seen_)})
+        runs.write_json(out / "run.json", record)      # last: the run is complete
+        return out
 
     # ------------------------------------------------------------------ responses
     def _respond(self, X):

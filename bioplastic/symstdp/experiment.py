@@ -1011,12 +1011,9 @@ def _validate_and_test(cfg, params, out, engine, stop, resume_cmd, state, progre
                        "n_samples": int(len(y_test)), "epoch": progress["samples_seen"] / n_train,
                        "kind": "final", "wall_seconds": test_seconds})
 
-    key = engine.model
-    from bioplastic.symstdp.network import state_key
+    from bioplastic.symstdp.network import weight_arrays
 
-    w_ih = state[state_key(key.input_hidden, "w")].reshape(params.n_input, params.n_hidden)
-    w_hl = state[state_key(key.hidden_label, "w")].reshape(params.n_hidden, n_cls)
-    theta_mV = state[state_key(key.excitatory, "theta")] * 1e3
+    learned = weight_arrays(state, params)
     table = _test_samples_table(test, y_test, pred_sup, pred_asg, n_cls)
     train_seconds = progress["train_seconds"]
     metrics = {
@@ -1039,8 +1036,7 @@ def _validate_and_test(cfg, params, out, engine, stop, resume_cmd, state, progre
     }
     try:
         with stop.deferred():
-            runs.save_npz(out / "weights.npz", w_input_hidden=w_ih, w_hidden_label=w_hl,
-                          theta_mV=theta_mV, assignments=assignments)
+            runs.save_npz(out / "weights.npz", assignments=assignments, **learned)
             runs.save_npz(out / "test_counts.npz", hidden_counts=test.hidden_counts,
                           label_counts=test.label_counts, labels=y_test.astype(np.uint8),
                           sample_index=np.arange(len(y_test), dtype=np.int64),

@@ -87,6 +87,21 @@ class SymSTDPNetwork:
         return self.params.n_hidden
 
 
+def weight_arrays(state, params):
+    """The learned arrays of a chunk state or checkpoint, as ``weights.npz`` holds them.
+
+    Returns
+    -------
+    dict
+        ``w_input_hidden`` ``(n_input, n_hidden)``, ``w_hidden_label``
+        ``(n_hidden, n_classes)``, ``theta_mV`` ``(n_hidden,)``.
+    """
+    n_cls = params.label.n_classes
+    return {"w_input_hidden": np.asarray(state["input_hidden.w"]).reshape(params.n_input, params.n_hidden),
+            "w_hidden_label": np.asarray(state["hidden_label.w"]).reshape(params.n_hidden, n_cls),
+            "theta_mV": np.asarray(state["excitatory.theta_volt"]) * 1e3}
+
+
 def state_key(group, var) -> str:
     """Name of a state variable in chunk states and checkpoints: ``group.var_unit``.
 

@@ -21,7 +21,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from bioplastic._estimators import (check_choice, check_positive_floats, check_positive_ints, check_seed,
-                                   validate_images)
+                                   check_two_classes, decision_of, softmax, validate_images,
+                                    write_gradient_run)
 
 __all__ = ["SurrogateClassifier", "INPUTS"]
 
@@ -180,8 +181,7 @@ class SurrogateClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         data, y = self._spikes(X, reset=True, y=y)
         check_classification_targets(y)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(f"needs samples of at least two classes; got only {self.classes_.tolist()}")
+        check_two_classes(self.classes_)
         net = self._network()
         loss = lif.MaxOverTimeLoss(lower={} if self.lower_bound else None)
         self.history_ = training.fit(net, loss, (data, torch.as_tensor(y_idx)), epochs=int(self.epochs),
@@ -190,10 +190,29 @@ class SurrogateClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.weights_ = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
         return self
 
+    def save(self, run_dir):
+        """Write the fitted network as a run directory (the protocols' format); :func:`bioplastic.load` reads it.
+
+        ``run.json`` (family "surrogate", protocol "SurrogateClassifier",
+        the hyper-parameters as ``config``, ``model`` and ``data`` as the
+        protocols record them), ``weights.npz`` and ``metrics.json``.
+        """
+        check_is_fitted(self, "weights_")
+        steps = self.nb_steps if self.input == "images" else self.n_steps_
+        model = {"params": {"n_in": int(self.n_features_in_), "n_hidden": int(self.n_hidden),
+                            "n_out": len(self.classes_), "nb_steps": int(steps)},
+                 "surrogate": self.surrogate, "beta": float(self.beta), "recurrent": bool(self.recurrent),
+                 "differentiable_reset": bool(self.differentiable_reset), "init_gain": float(self.init_gain)}
+        data = ({"code": "latency", "tau_eff": float(self.tau_eff), "theta": float(self.theta)}
+                if self.input == "images" else {"code": "spikes"})
+        return write_gradient_run(self, run_dir, "surrogate", {"model": model, "data": data}, self.weights_,
+                                  {"epochs": len(getattr(self, "history_", ()))})
+
     # ------------------------------------------------------------------ inference
     def _forward(self, X, batch=1000):
         import torch
 
+        check_is_fitted(self, "weights_")
         data, _ = self._spikes(X, reset=False)
         net = self._fitted_network()
         logits, counts = [], []
@@ -209,22 +228,20 @@ class SurrogateClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return np.concatenate(logits), np.concatenate(counts)
 
     def decision_function(self, X):
-        """The max-over-time readout's logits (n_samples, n_classes)."""
-        return self._forward(X)[0]
+        """The max-over-time readout's logits (n_samples, n_classes); for two classes the difference (n_samples,)."""
+        return decision_of(self._forward(X)[0])
 
     def predict_proba(self, X):
         """Softmax of the logits."""
-        logits = self.decision_function(X)
-        z = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+        return softmax(self._forward(X)[0])
 
     def predict(self, X):
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        logits = self._forward(X)[0]
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def transform(self, X):
-        """Hidden spike counts per sample (n_samples, n_hidden)."""
-        return self._forward(X)[1]
+        """Hidden spike counts per sample (n_samples, n_hidden), float64."""
+        return self._forward(X)[1].astype(np.float64)
 
     @classmethod
     def from_run(cls, run_dir):
@@ -249,7 +266,9 @@ class SurrogateClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                   theta=float(data.get("theta", 0.2)), seed=int(record.get("seed", 0)))
         clf.n_features_in_ = int(p["n_in"])
         clf.n_steps_ = int(p["nb_steps"])
-        clf.classes_ = np.arange(int(p["n_out"]))
+        clf.classes_ = np.asarray(record.get("classes", np.arange(int(p["n_out"]))))
+        if "config" in record and record.get("protocol") == cls.__name__:   # written by save()
+            clf.set_params(**{k: v for k, v in record["config"].items() if k in clf.get_params()})
         path = run_dir / "weights.npz"
         if not path.exists():
             raise runs.RunError(f"{run_dir} has no weights.npz (the trained weights)")

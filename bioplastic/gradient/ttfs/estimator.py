@@ -22,7 +22,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from bioplastic._estimators import (check_choice, check_positive_floats, check_positive_ints, check_seed,
-                                    validate_images)
+                                    check_two_classes, decision_of, softmax, validate_images,
+                                    write_gradient_run)
 
 __all__ = ["TTFSClassifier"]
 
@@ -159,8 +160,7 @@ class TTFSClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         times, y = self._times(X, reset=True, y=y)
         check_classification_targets(y)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(f"needs samples of at least two classes; got only {self.classes_.tolist()}")
+        check_two_classes(self.classes_)
         net = self._network()
         self.history_ = training.fit(net, self._objective(), (times, torch.as_tensor(y_idx)),
                                      epochs=int(self.epochs), lr=float(self.lr),
@@ -203,9 +203,23 @@ class TTFSClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         w = runs.load_npz(path)
         clf.weights_ = [np.asarray(w[f"weights.{i}"]) for i in range(len(sizes) - 1)]
         clf.n_features_in_ = sizes[0]
-        clf.classes_ = np.arange(sizes[-1])
+        clf.classes_ = np.asarray(record.get("classes", np.arange(sizes[-1])))
         clf.t_max_ = float(network["t_max"])
         return clf
+
+    def save(self, run_dir):
+        """Write the fitted network as a run directory (the protocol's format); :func:`bioplastic.load` reads it.
+
+        ``run.json`` (family "ttfs", protocol "TTFSClassifier", the
+        hyper-parameters as ``config``, ``network`` as the protocol records
+        it), ``weights.npz`` (``weights.0``, ...) and ``metrics.json``.
+        """
+        check_is_fitted(self, "weights_")
+        sizes = [int(self.n_features_in_), *(int(h) for h in self.hidden), len(self.classes_)]
+        network = {"sizes": sizes, "t_max": float(self.t_max_), "t_in": float(self.t_in), "v_th": 1.0}
+        return write_gradient_run(self, run_dir, "ttfs", {"network": network},
+                                  {f"weights.{i}": w for i, w in enumerate(self.weights_)},
+                                  {"epochs": len(getattr(self, "history_", ()))})
 
     # ------------------------------------------------------------------ inference
     def spike_times(self, X, batch=1000):
@@ -215,6 +229,7 @@ class TTFSClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         """
         import torch
 
+        check_is_fitted(self, "weights_")
         times, _ = self._times(X, reset=False)
         net = self._fitted_network()
         layers = [[] for _ in net.weights]
@@ -225,21 +240,22 @@ class TTFSClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         sizes = net.sizes[1:]
         return [np.concatenate(parts) if parts else np.zeros((0, n)) for parts, n in zip(layers, sizes)]
 
-    def decision_function(self, X):
-        """``-t_out / sigma`` (silent outputs at ``t_max``): the logits of the training loss."""
+    def _logits(self, X):
         t_out = self.spike_times(X)[-1]
         return -np.where(np.isfinite(t_out), t_out, self.t_max_) / float(self.sigma)
 
+    def decision_function(self, X):
+        """``-t_out / sigma`` (silent outputs at ``t_max``), the training loss's logits; for two classes their difference."""
+        return decision_of(self._logits(X))
+
     def predict_proba(self, X):
-        """Softmax of :meth:`decision_function`."""
-        logits = self.decision_function(X)
-        z = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+        """Softmax of the logits."""
+        return softmax(self._logits(X))
 
     def predict(self, X):
         """The class of the earliest output spike (the first class for a silent output layer)."""
-        scores = self.decision_function(X)       # checks that the network is fitted
-        return self.classes_[np.argmax(scores, axis=1)]
+        logits = self._logits(X)                 # checks that the network is fitted
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def transform(self, X):
         """Spike times of the last hidden layer (silent at ``t_max``); the output layer's if none."""
