@@ -37,6 +37,7 @@ import os
 import shutil
 import time
 import uuid
+import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -497,8 +498,13 @@ class Engine:
             run_args[m.label.learning] = flag
             run_args[m.controller.rng_seed] = int(seed) % (2**31)
             try:
-                device.run(results_directory=self._results_name, with_output=self.verbose,
-                           run_args=run_args)
+                with warnings.catch_warnings():
+                    # Brian2's check for huge values compares float32 state with 1e50,
+                    # which NumPy casts to float32 (inf) with a warning on every chunk
+                    # (our own check of the state, non_finite_variables, covers NaN and inf)
+                    warnings.filterwarnings("ignore", "overflow encountered in cast", RuntimeWarning)
+                    device.run(results_directory=self._results_name, with_output=self.verbose,
+                               run_args=run_args)
             finally:
                 # the chunk's run_args files (state, data: MBs per chunk) are not needed again
                 for fname in list(device.run_args_arrays):
