@@ -206,6 +206,24 @@ def test_a_protocol_run_loads_as_a_model_that_reproduces_its_test(tiny_run):
     assert np.array_equal(label, run.test_counts["label_counts"])
 
 
+@requires_data
+def test_a_run_older_than_a_parameter_loads_a_changed_one_does_not(tiny_run, tmp_path):
+    import shutil
+
+    from bioplastic.runs import RunError, read_json, write_json
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    record = read_json(run / "run.json")
+    del record["params"]["input"]["t_rest_jump"]        # made before the parameter existed
+    write_json(run / "run.json", record)
+    assert bioplastic.load(run).n_hidden == 40
+    record["params"]["excitatory"]["tau_m"] = "1. s"      # made with other defaults
+    write_json(run / "run.json", record)
+    with pytest.raises(RunError, match=r"does not build .*excitatory.tau_m \(recorded '1. s'"):
+        bioplastic.load(run)
+
+
 def test_load_says_what_is_missing(tmp_path):
     from bioplastic.runs import RunError, new_record, write_json
 

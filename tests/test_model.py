@@ -433,3 +433,32 @@ def test_single_precision_decays_theta_once_per_window():
         assert np.all(out[(True, True)] == np.float32(theta0))              # float32 every step: no decay
     finally:
         prefs.core.default_float_dtype = np.float64
+
+
+def test_rest_jump_replaces_the_steps_it_skips():
+    """t_rest_jump: 130 ms of the 150 ms rest as one decay at the next window start.
+
+    The input here is deterministic (every lit pixel fires every step), so
+    the two networks see the same input: the jump is the 260 steps it
+    replaces (the method's own per-step membrane factor, exact decays), and
+    every presentation's spikes and every weight come out the same.
+    """
+    from brian2 import ms
+
+    from bioplastic.symstdp.params import with_overrides
+
+    rates = (np.random.default_rng(0).random((3, 784)) < 0.05) * 1020.0
+    out = []
+    for jump in (0 * ms, 130 * ms):
+        p = with_overrides(_det_params(n_hidden=8), {"input.t_rest_jump": jump})
+        eng = _engine(p, 3)
+        assert eng.params.input.window_steps == (1000 if jump == 0 * ms else 740)
+        state, res = eng.run_chunk(eng.initial_state(), rates, np.array([1, 2, 3]), True, seed=1)
+        out.append((res, state, eng))
+    (a, sa, ea), (b, sb, eb) = out
+    assert a.hidden_counts.sum() > 1000 and "excitatory_rest_jump" in [o.name for o in eb.model.excitatory.contained_objects]
+    assert np.array_equal(a.hidden_counts, b.hidden_counts) and np.array_equal(a.label_counts, b.label_counts)
+    for name in ("input_hidden.w", "hidden_label.w", "excitatory.wsum"):
+        np.testing.assert_allclose(sb[name], sa[name], rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="t_rest_jump .* must be shorter than the rest"):
+        InputParams(t_rest_jump=150 * ms)

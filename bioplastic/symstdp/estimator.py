@@ -346,7 +346,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         from pathlib import Path
 
         from bioplastic import runs
-        from bioplastic.symstdp.experiment import _load_checkpoint
+        from bioplastic.symstdp.experiment import _load_checkpoint, params_differences
         from bioplastic.symstdp.params import params_as_strings
 
         run_dir = Path(run_dir)
@@ -365,9 +365,15 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         clf.classes_ = np.asarray(record.get("classes", np.arange(int(record.get("n_label", 10)))))
         params = clf._params()
         recorded = record.get("params")
-        if recorded is not None and json.loads(json.dumps(params_as_strings(params), default=str)) != recorded:
-            raise runs.RunError(f"{run_dir} was made with model parameters this code does not build "
-                                "(the code or its defaults changed since); it cannot be loaded as a model")
+        if recorded is not None:
+            # a parameter the code gained since the run was made is fine (its default is the
+            # behaviour the run had); a recorded value this code would not build is not
+            changed, _ = params_differences(recorded, json.loads(json.dumps(params_as_strings(params),
+                                                                            default=str)))
+            if changed:
+                raise runs.RunError(f"{run_dir} was made with model parameters this code does not build "
+                                    f"(the code or its defaults changed since): {', '.join(changed)}; "
+                                    "it cannot be loaded as a model")
         checkpoint = _load_checkpoint(run_dir)
         if checkpoint is None:
             raise runs.RunError(f"{run_dir} has no checkpoint/checkpoint.npz (the network's state)")

@@ -468,9 +468,13 @@ def _write_failure(out, err, kept_samples, resume_cmd, what):
             f"and continue with:\n  {resume_cmd}")
 
 
-def _check_params_unchanged(record, params_now, out):
-    """Resuming with code whose default parameters changed would silently change the model."""
-    recorded = record.get("params", {})
+def params_differences(recorded, params_now):
+    """``(changed, added)`` between two nested ``params_as_strings`` dicts.
+
+    *changed*: ``"table.field (recorded A, now B)"`` for every value that
+    differs; *added*: the names present in only one of them (parameters the
+    code gained or lost since the record was written).
+    """
     changed, added = [], []
 
     def walk(a, b, prefix):
@@ -484,6 +488,12 @@ def _check_params_unchanged(record, params_now, out):
                 changed.append(f"{name} (recorded {a[k]!r}, now {b[k]!r})")
 
     walk(recorded, params_now, "")
+    return changed, added
+
+
+def _check_params_unchanged(record, params_now, out):
+    """Resuming with code whose default parameters changed would silently change the model."""
+    changed, added = params_differences(record.get("params", {}), params_now)
     if changed:
         raise runs.RunError(
             f"cannot resume {out}: the model parameters differ from the recorded run (the code "

@@ -87,6 +87,36 @@ class SymSTDPNetwork:
         return self.params.n_hidden
 
 
+def _add_rest_jump(p, method, window, inp, exc, inh, lab, pool, inhibition, theta_decay):
+    """The rest's unsimulated part as one decay per group at every window start (``REST_JUMP``)."""
+    from bioplastic.symstdp.neurons import REST_JUMP, rest_jump_namespace
+
+    jump = p.input.t_rest_jump
+    ex, ih, lb = p.excitatory, p.inhibitory, p.label
+    exc_code = [REST_JUMP["excitatory"],
+                REST_JUMP["excitatory_pooled" if inhibition == "pooled" else "excitatory_all_to_all"]]
+    if theta_decay == "step":        # "window": theta_window_decay covers the whole period
+        exc_code.append(REST_JUMP["excitatory_theta"])
+    dt = p.input.dt
+    exc_method, inh_method = method, p.inhibitory_method or method
+    jobs = [
+        (exc, "\n".join(exc_code), rest_jump_namespace(
+            jump, dt, exc_method, ex.tau_m, ge=ex.tau_ge, gi=ex.tau_gi, theta=ex.tau_theta,
+            xpre=p.stdp_label.tau_trace, xpost=p.stdp_input.tau_trace)),
+        (inh, REST_JUMP["inhibitory"], rest_jump_namespace(jump, dt, inh_method, ih.tau_m, ge=ih.tau_ge)),
+        (lab, REST_JUMP["label"], rest_jump_namespace(jump, dt, "exponential_euler", lb.tau_m, ge=lb.tau_ge,
+                                                      xpost=p.stdp_label.tau_trace)),
+        (inp, REST_JUMP["input"], rest_jump_namespace(jump, dt, "exponential_euler", lb.tau_m,
+                                                      xpre=p.stdp_input.tau_trace)),
+    ]
+    if pool is not None:
+        jobs.append((pool, REST_JUMP["pool"], rest_jump_namespace(jump, dt, exc_method, ex.tau_m, gi=ex.tau_gi)))
+    for group, code, factors in jobs:
+        group.namespace.update(factors)
+        # first thing of a window: before the controller (-5) and the input (-4) act
+        group.run_regularly(code, clock=window, when="start", order=-6, name=f"{group.name}_rest_jump")
+
+
 def weight_arrays(state, params):
     """The learned arrays of a chunk state or checkpoint, as ``weights.npz`` holds them.
 
@@ -236,6 +266,8 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         syn.run_regularly(SCALING_SYNAPSE_CODE, clock=window, when="start", order=-3,
                           name=f"{syn.name}_scaling")
     objects += [inp_exc, exc_lab]
+    if float(p.input.t_rest_jump) > 0:
+        _add_rest_jump(p, method, window, inp, exc, inh, lab, pool, inhibition, theta_decay)
 
     if initial_weights is None:
         initial_weights = random_initial_weights(p, seed)

@@ -93,6 +93,8 @@ __all__ = [
     "LABEL_EQS",
     "LABEL_THRESHOLD",
     "POOL_EQS",
+    "REST_JUMP",
+    "rest_jump_namespace",
     "make_input",
     "make_excitatory",
     "make_inhibitory",
@@ -149,8 +151,56 @@ learning : 1 (shared, constant)   # 1 while training: theta and synapses adapt
 """
 #: Theta's decay applied once per window instead of every step (``theta_decay="window"``,
 #: single precision): at tau_theta = 2e7 ms a step's factor, 1 - 2.5e-8, is 1 in float32,
-#: a window's, 1 - 2.5e-5, is not.  ``theta_window_decay = exp(-t_window / tau_theta)``.
+#: a window's, 1 - 2.5e-5, is not.  ``theta_window_decay = exp(-t_period / tau_theta)``.
 THETA_WINDOW_DECAY = "theta = theta * (1 - learning * (1 - theta_window_decay))"
+#: The rest's unsimulated part (``InputParams.t_rest_jump``), applied at the start of the
+#: next window (before the controller and the input look at anything): every variable
+#: decays over it at once, ``x *= exp(-t_rest_jump / tau_x)``, the membranes toward rest.
+#: The steps it replaces, for the linear decays and, once the conductances are 0 (they
+#: decay with 1-2 ms, the stepped part of the rest is much longer), for ``v``.  ``{group kind: code}``;
+#: the names ``jump_<var>`` are the factors (:func:`rest_jump_namespace`).
+REST_JUMP = {
+    "excitatory": """
+v = v_rest + (v - v_rest) * jump_v
+ge = ge * jump_ge
+xpre = xpre * jump_xpre
+xpost = xpost * jump_xpost
+""",
+    "excitatory_pooled": "gi_self = gi_self * jump_gi",
+    "excitatory_all_to_all": "gi = gi * jump_gi",
+    "excitatory_theta": "theta = theta * (1 - learning * (1 - jump_theta))",
+    "inhibitory": """
+v = v_rest + (v - v_rest) * jump_v
+ge = ge * jump_ge
+""",
+    "pool": "g = g * jump_gi",
+    "label": """
+v = v_rest + (v - v_rest) * jump_v
+ge = ge * jump_ge
+xpost = xpost * jump_xpost
+""",
+    "input": "xpre = xpre * jump_xpre",
+}
+
+
+def rest_jump_namespace(t_jump, dt, method, tau_m, **taus):
+    """The factors of :data:`REST_JUMP`: ``jump_v`` and ``{"jump_<name>": exp(-t_jump / tau)}``.
+
+    The linear decays are exact per step under every method (their time
+    constants are step equivalents), so ``n`` steps decay by
+    ``exp(-t_jump / tau)``.  The membrane's relaxation to rest is the
+    method's own per step, ``1 - dt/tau_m`` (Euler), ``1 / (1 + dt/tau_m)``
+    (implicit Euler) or ``exp(-dt/tau_m)`` (exponential Euler), to the power
+    ``n = t_jump / dt``: the jump is the steps it replaces.
+    """
+    n = int(round(float(t_jump / dt)))
+    h = float(dt / tau_m)
+    per_step = {"euler": 1 - h, "implicit_euler": 1 / (1 + h)}.get(method, float(np.exp(-h)))
+    out = {"jump_v": float(per_step ** n)}
+    out.update({f"jump_{name}": float(np.exp(-float(t_jump / tau))) for name, tau in taus.items()})
+    return out
+
+
 #: Inhibitory conductance, literal form: every inhibitory spike adds to ``gi``.
 INHIBITION_ALL_TO_ALL_EQS = "dgi/dt = -gi / tau_gi : 1"
 #: Inhibitory conductance, pooled form (exactly equivalent for uniform
@@ -320,7 +370,8 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
     namespace = _namespace(exc, ["v_rest", "v_reset", "v_thresh", "E_exc", "E_inh", "tau_m",
                                  "tau_ge", "tau_gi", "theta_offset", "theta_plus",
                                  "theta_ref", "tau_theta"])
-    namespace["theta_window_decay"] = float(np.exp(-float(input_params.t_window / exc.tau_theta)))
+    # the model time of a window: with a rest jump, more than the simulated window
+    namespace["theta_window_decay"] = float(np.exp(-float(input_params.t_period / exc.tau_theta)))
     namespace.update(schedule_namespace(input_params))
     namespace.update(post_trace_namespace(stdp_input))
     namespace.update(pre_trace_namespace(stdp_label))
