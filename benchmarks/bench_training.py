@@ -69,6 +69,22 @@ PRECISIONS = {
 }
 
 
+def _print_jump_ratios(n, row, jumps):
+    """Mean wall and binary CPU ms per sample of each rest jump, as ratios to the first jump (same run)."""
+    def mean(jump, key):
+        values = [v[key] for v in row.values()
+                  if isinstance(v, dict) and v.get("rest_jump_ms") == jump and v.get(key)]
+        return sum(values) / len(values) if values else None
+
+    base_wall, base_cpu = mean(jumps[0], "ms_per_sample"), mean(jumps[0], "binary_cpu_ms_per_sample")
+    for jump in jumps[1:]:
+        wall, cpu = mean(jump, "ms_per_sample"), mean(jump, "binary_cpu_ms_per_sample")
+        text = f"N_E={n:5d}  rest jump {jump:g} ms: {wall:.2f} ms/sample wall ({base_wall / wall:.2f}x faster)"
+        if cpu and base_cpu:
+            text += f", {cpu:.2f} binary CPU ({base_cpu / cpu:.2f}x faster)"
+        print(text + f" than rest jump {jumps[0]:g} ms (means over repeats, same run)", flush=True)
+
+
 def _wrap_binary(tmp):
     """Run standalone binaries through a wrapper that logs their peak RSS and CPU time."""
     from brian2 import prefs
@@ -246,6 +262,9 @@ def main(argv=None):
     ap.add_argument("--precisions", nargs="+", choices=list(PRECISIONS), default=None,
                     help="precisions timed side by side at every size (float32: theta kept in float64; "
                          "float32-all: theta too); default float64")
+    ap.add_argument("--rest-jumps", type=float, nargs="+", default=[0.0], metavar="MS",
+                    help="InputParams.t_rest_jump values (ms) timed side by side (e.g. 0 130: the whole "
+                         "rest stepped, and 130 ms of it as one decay); ratios against the first")
     ap.add_argument("--repeats", type=int, default=1,
                     help="time each precision this many times, alternating (drift shows as spread)")
     ap.add_argument("--param", action="append", default=[], type=_override, metavar="TABLE.FIELD=VALUE",
@@ -272,7 +291,7 @@ def main(argv=None):
     x, y = load_mnist("train", data_dir=args.data_dir)
     precisions = args.precisions or (["float32"] if args.float32 else ["float64"])
     results = {"machine": machine, "chunk_size": args.chunk_size, "float32": args.float32,
-               "precisions": precisions,
+               "precisions": precisions, "rest_jumps_ms": args.rest_jumps,
                "overrides": overrides,
                "sizes": {}, "reference": {}}
     tmp = Path(tempfile.mkdtemp(prefix="bioplastic-bench-"))
@@ -294,12 +313,13 @@ def main(argv=None):
         devices = ["cpp_standalone"] + (["cuda_standalone"] if args.cuda else [])
         for dev in devices:
             dense_options = [True, False] if dev == "cpp_standalone" and args.compare_queue else [True]
-            for threads, dense, prec, rep in ((t, d, q, k)
-                                              for t in (args.threads if dev == "cpp_standalone" else [1])
-                                              for d in dense_options for k in range(args.repeats)
-                                              for q in precisions):
+            for threads, dense, prec, rep, jump in ((t, d, q, k, j)
+                                                    for t in (args.threads if dev == "cpp_standalone" else [1])
+                                                    for d in dense_options for k in range(args.repeats)
+                                                    for q in precisions for j in args.rest_jumps):
                 reinit_and_delete()
-                eng = Engine(p, device=dev, chunk_size=args.chunk_size, threads=threads,
+                pj = with_overrides(p, {"input.t_rest_jump": f"{jump!r}*ms"}) if jump else p
+                eng = Engine(pj, device=dev, chunk_size=args.chunk_size, threads=threads,
                              verbose=False, dense_synapses=dense, **PRECISIONS[prec])
                 # after the Engine: building resets the device's run command
                 child_log = _wrap_binary(tmp) if dev == "cpp_standalone" else None
@@ -308,7 +328,9 @@ def main(argv=None):
                 label = (f"{dev}" + (f" x{threads} threads" if threads > 1 else "")
                          + ("" if dense else " (Brian2 synapse code)")
                          + (f" {prec}" if len(precisions) > 1 or prec != "float64" else "")
+                         + (f" jump {jump:g} ms" if len(args.rest_jumps) > 1 or jump else "")
                          + (f" #{rep + 1}" if args.repeats > 1 else ""))
+                r["rest_jump_ms"] = jump
                 row[label] = r
                 report(n, label, r)
                 eng.close()
@@ -330,6 +352,8 @@ def main(argv=None):
                     print(f"N_E={n:5d}  {label} is {v['speedup_vs_runtime_loop']:.1f}x faster than "
                           "the runtime loop (same run)", flush=True)
         results["sizes"][str(n)] = row
+        if len(args.rest_jumps) > 1:
+            _print_jump_ratios(n, row, args.rest_jumps)
 
     reinit_and_delete()
     dc, why = time_diehl_cook(args.diehl_cook, x, y, args.diehl_cook_samples, tmp)
