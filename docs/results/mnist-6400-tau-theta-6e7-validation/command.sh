@@ -1,1 +1,4 @@
 cd <checkout> && PYTHONPATH=<checkout> BIOPLASTIC_BUILD_DIR=runs/build-s7b python protocols/supervised_mnist.py --n-hidden 6400 --epochs 2 --n-train all --n-validation 10000 --n-test all --eval-every 10000 --n-eval 2000 --seed 0 --float32 --param excitatory.tau_theta=6e7*ms --data-dir ../shared/data --out runs/v6400_tau6e7
+# session 8 (commit 853db9b, the same checkout): continued toward 5 epochs, stopped with Ctrl-C at
+# 170247 samples (3.4 epochs; the checkpoint is kept, resumable with the same command):
+cd <checkout> && PYTHONPATH=<checkout> BIOPLASTIC_BUILD_DIR=runs/build-s7b python protocols/supervised_mnist.py --n-hidden 6400 --epochs 5 --n-train all --n-validation 10000 --n-test all --eval-every 10000 --n-eval 2000 --seed 0 --float32 --param excitatory.tau_theta=6e7*ms --data-dir ../shared/data --out runs/v6400_tau6e7 --resume
