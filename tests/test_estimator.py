@@ -138,6 +138,7 @@ def test_cross_validation(mnist):
     (lambda x, y: (x, np.zeros_like(y)), "at least two classes"),
     (lambda x, y: (x.reshape(len(x), 2, 14, 28), y), "Found array with dim 4"),
     (lambda x, y: (x, y[:-1]), "inconsistent numbers of samples"),
+    (lambda x, y: (x, None), "requires y to be passed, but the target y is None"),
 ])
 def test_bad_input_is_a_clear_value_error(mnist, make, message):
     x, y, _, _ = mnist

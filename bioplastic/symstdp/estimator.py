@@ -295,6 +295,9 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         from bioplastic.analysis.readout import RollingAssignment
         from bioplastic.symstdp.training import pixel_rates, run_phase
 
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None "
+                             "(the teacher needs the labels)")
         X, y = self._images(X, reset=first, y=y)
         check_classification_targets(y)
         if first:
