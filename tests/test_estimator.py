@@ -261,6 +261,16 @@ def test_spikes_of_a_few_samples_as_data_and_as_neo(mnist, fitted):
     assert sum(len(st) for st in trains[:50]) == len(rec.trains["hidden"][0][0])
     rate = es.mean_firing_rate(trains[neuron])
     assert rate.rescale(pq.Hz) >= 0
+    # the analysis module's table of the same block (Elephant's rates and CVs)
+    from bioplastic.analysis.spike_trains import spike_train_statistics
+
+    table = spike_train_statistics(block)
+    assert len(table) == 3 * 60 and set(table.layer) == {"hidden", "label"}
+    hidden = table[(table.layer == "hidden") & (table["sample"] == 0)]
+    assert hidden.spikes.sum() == len(rec.trains["hidden"][0][0])
+    row = hidden[hidden.neuron == neuron].iloc[0]
+    assert row.rate_Hz == pytest.approx(row.spikes / (rec.t_window_ms / 1000))
+    assert table.cv_isi[table.spikes < 3].isna().all() and (table.cv_isi[table.spikes >= 3] >= 0).all()
     with pytest.raises(ValueError, match="records 1 to max_samples=20 samples"):
         fitted.spikes(xt[:21])
     # the compiled network is built again afterwards
