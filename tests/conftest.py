@@ -23,6 +23,21 @@ requires_data = pytest.mark.skipif(data_dir() is None, reason="MNIST data not fo
 
 
 @pytest.fixture(autouse=True)
+def numpy_target():
+    """Runtime-mode networks in tests are tiny: compiling them with Cython (a fresh cache in
+    CI) was nearly all of their time (the STDP window test: 45 s, with numpy 1 s).  Code that
+    picks its target (the Engine's runtime_target, the bridges' target=) is unaffected."""
+    if "brian2" not in sys.modules:
+        import brian2  # noqa: F401  (cheap once any test has imported it)
+    from brian2 import prefs
+
+    target = prefs.codegen.target
+    prefs.codegen.target = "numpy"
+    yield
+    prefs.codegen.target = target
+
+
+@pytest.fixture(autouse=True)
 def restore_device():
     """Reset Brian2's global device after every test (as brian2's own conftest does)."""
     yield

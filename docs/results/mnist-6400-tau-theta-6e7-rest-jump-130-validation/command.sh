@@ -1,0 +1,2 @@
+# session 8, commit a8c9a89 (checkout = a worktree of it), AMD EPYC 2 cores, beside one or two other runs, check_estimator and the test suite
+cd <checkout> && PYTHONPATH=<checkout> BIOPLASTIC_BUILD_DIR=runs/build-s8b python protocols/supervised_mnist.py --n-hidden 6400 --epochs 2 --n-train all --n-validation 10000 --n-test all --eval-every 10000 --n-eval 2000 --seed 0 --float32 --param excitatory.tau_theta=6e7*ms --param input.t_rest_jump=130*ms --data-dir ../shared/data --out runs/v6400_tau6e7_jump130
