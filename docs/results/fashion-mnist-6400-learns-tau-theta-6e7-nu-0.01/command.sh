@@ -1,0 +1,2 @@
+# session 8, commit a8c9a89 (checkout = a worktree of it), AMD EPYC 2 cores, beside other runs
+cd <checkout> && PYTHONPATH=<checkout> BIOPLASTIC_BUILD_DIR=runs/build-s8c python protocols/supervised_fashion_mnist.py --n-hidden 6400 --epochs 2 --n-train all --n-validation 10000 --n-test all --eval-every 10000 --n-eval 2000 --seed 0 --float32 --parameter-set learns --param excitatory.tau_theta=6e7*ms --param stdp_input.nu=0.01 --data-dir ../shared/data --out runs/f6400_tau6e7_nu01
