@@ -16,13 +16,11 @@ clones, pickles and cross-validates like any scikit-learn classifier::
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from bioplastic._estimators import (check_choice, check_positive_floats, check_positive_ints, check_seed,
-                                   check_two_classes, decision_of, softmax, validate_images,
-                                    write_gradient_run)
+                                    validate_images, write_gradient_run)
+from bioplastic.gradient.estimator import GradientClassifier
 
 __all__ = ["SurrogateClassifier", "INPUTS"]
 
@@ -30,7 +28,7 @@ __all__ = ["SurrogateClassifier", "INPUTS"]
 INPUTS = ("images", "spikes")
 
 
-class SurrogateClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+class SurrogateClassifier(GradientClassifier):
     """One hidden layer of LIF neurons trained with surrogate gradients; max-over-time readout.
 
     Parameters
@@ -116,7 +114,7 @@ class SurrogateClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"theta must lie in (0, 1), got {self.theta!r}")
         check_choice(self, "input", INPUTS)
 
-    def _spikes(self, X, reset, y=None):
+    def _inputs(self, X, reset, y=None):
         """``(SpikeTimesBatches or tensor, y)`` from *X* (validated)."""
         import torch
 
@@ -169,26 +167,13 @@ class SurrogateClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         net.eval()
         return net
 
-    # ------------------------------------------------------------------ training
-    def fit(self, X, y):
-        """Train a new network on *X*, *y* for ``epochs`` epochs (Adam, minibatches in a seeded order)."""
-        import torch
+    def _loss(self):
+        from bioplastic.gradient import lif
 
-        from bioplastic.gradient import lif, training
+        return lif.MaxOverTimeLoss(lower={} if self.lower_bound else None)
 
-        self._check_hyperparameters()
-        torch.set_num_threads(int(self.threads))
-        data, y = self._spikes(X, reset=True, y=y)
-        check_classification_targets(y)
-        self.classes_, y_idx = np.unique(y, return_inverse=True)
-        check_two_classes(self.classes_)
-        net = self._network()
-        loss = lif.MaxOverTimeLoss(lower={} if self.lower_bound else None)
-        self.history_ = training.fit(net, loss, (data, torch.as_tensor(y_idx)), epochs=int(self.epochs),
-                                     lr=float(self.lr), batch_size=int(self.batch_size), seed=int(self.seed),
-                                     progress=bool(self.verbose))
+    def _keep(self, net):
         self.weights_ = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
-        return self
 
     def save(self, run_dir):
         """Write the fitted network as a run directory (the protocols' format); :func:`bioplastic.load` reads it.
@@ -213,7 +198,7 @@ class SurrogateClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         import torch
 
         check_is_fitted(self, "weights_")
-        data, _ = self._spikes(X, reset=False)
+        data, _ = self._inputs(X, reset=False)
         net = self._fitted_network()
         logits, counts = [], []
         with torch.no_grad():
@@ -227,17 +212,8 @@ class SurrogateClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             return np.zeros((0, len(self.classes_))), np.zeros((0, int(self.n_hidden)))
         return np.concatenate(logits), np.concatenate(counts)
 
-    def decision_function(self, X):
-        """The max-over-time readout's logits (n_samples, n_classes); for two classes the difference (n_samples,)."""
-        return decision_of(self._forward(X)[0])
-
-    def predict_proba(self, X):
-        """Softmax of the logits."""
-        return softmax(self._forward(X)[0])
-
-    def predict(self, X):
-        logits = self._forward(X)[0]
-        return self.classes_[np.argmax(logits, axis=1)]
+    def _logits(self, X):
+        return self._forward(X)[0]
 
     def transform(self, X):
         """Hidden spike counts per sample (n_samples, n_hidden), float64."""

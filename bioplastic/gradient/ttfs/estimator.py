@@ -17,20 +17,18 @@ gives the network of a protocol's run directory::
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from bioplastic._estimators import (check_choice, check_positive_floats, check_positive_ints, check_seed,
-                                    check_two_classes, decision_of, softmax, validate_images,
-                                    write_gradient_run)
+                                    validate_images, write_gradient_run)
+from bioplastic.gradient.estimator import GradientClassifier
 
 __all__ = ["TTFSClassifier"]
 
 REGULARIZERS = ("none", "m-ssr", "f-ssr")
 
 
-class TTFSClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+class TTFSClassifier(GradientClassifier):
     """A multilayer network of non-leaky neurons that spike once; the earliest output wins.
 
     The defaults are those of ``protocols/ttfs_mnist.py``.
@@ -120,7 +118,7 @@ class TTFSClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         if self.t_max is not None and not self.t_max > self.t_in:
             raise ValueError(f"t_max ({self.t_max}) must be longer than the input window t_in ({self.t_in})")
 
-    def _times(self, X, reset, y=None):
+    def _inputs(self, X, reset, y=None):
         """Input spike times ``(n, n_pixels)`` (float32 tensor) of images *X*, and *y* if given."""
         from bioplastic.gradient.ttfs.coding import encode_images
 
@@ -144,31 +142,14 @@ class TTFSClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         net.eval()
         return net
 
-    def _objective(self):
+    def _loss(self):
         from bioplastic.gradient.ttfs.training import TTFSObjective
 
         return TTFSObjective(self.regularizer, float(self.gamma), float(self.sigma))
 
-    def fit(self, X, y):
-        """Train a new network on images *X* (n, n_pixels) or (n, h, w), pixel values 0-255."""
-        import torch
-
-        from bioplastic.gradient import training
-
-        self._check_hyperparameters()
-        torch.set_num_threads(int(self.threads))
-        times, y = self._times(X, reset=True, y=y)
-        check_classification_targets(y)
-        self.classes_, y_idx = np.unique(y, return_inverse=True)
-        check_two_classes(self.classes_)
-        net = self._network()
-        self.history_ = training.fit(net, self._objective(), (times, torch.as_tensor(y_idx)),
-                                     epochs=int(self.epochs), lr=float(self.lr),
-                                     batch_size=int(self.batch_size), seed=int(self.seed),
-                                     progress=bool(self.verbose))
+    def _keep(self, net):
         self.weights_ = [w.detach().cpu().numpy().copy() for w in net.weights]
         self.t_max_ = net.t_max
-        return self
 
     @classmethod
     def from_run(cls, run_dir):
@@ -230,7 +211,7 @@ class TTFSClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         import torch
 
         check_is_fitted(self, "weights_")
-        times, _ = self._times(X, reset=False)
+        times, _ = self._inputs(X, reset=False)
         net = self._fitted_network()
         layers = [[] for _ in net.weights]
         with torch.no_grad():
@@ -241,21 +222,10 @@ class TTFSClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return [np.concatenate(parts) if parts else np.zeros((0, n)) for parts, n in zip(layers, sizes)]
 
     def _logits(self, X):
+        """``-t_out / sigma`` (silent outputs at ``t_max``), the training loss's logits; the
+        earliest output spike has the largest (ties and a silent layer: the first class)."""
         t_out = self.spike_times(X)[-1]
         return -np.where(np.isfinite(t_out), t_out, self.t_max_) / float(self.sigma)
-
-    def decision_function(self, X):
-        """``-t_out / sigma`` (silent outputs at ``t_max``), the training loss's logits; for two classes their difference."""
-        return decision_of(self._logits(X))
-
-    def predict_proba(self, X):
-        """Softmax of the logits."""
-        return softmax(self._logits(X))
-
-    def predict(self, X):
-        """The class of the earliest output spike (the first class for a silent output layer)."""
-        logits = self._logits(X)                 # checks that the network is fitted
-        return self.classes_[np.argmax(logits, axis=1)]
 
     def transform(self, X):
         """Spike times of the last hidden layer (silent at ``t_max``); the output layer's if none."""
