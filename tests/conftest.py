@@ -65,6 +65,17 @@ def tiny_run(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def images():
+    """The first 600 MNIST training images (pixel values 0-255) and labels."""
+    if data_dir() is None:
+        pytest.skip("MNIST data not found")
+    from bioplastic.data.datasets import load_dataset
+
+    x, y = load_dataset("mnist", "train", data_dir=data_dir())
+    return x[:600], y[:600]
+
+
 @pytest.fixture
 def one_torch_thread():
     """Small tensors: torch's thread pool only adds waiting on a shared, busy machine."""

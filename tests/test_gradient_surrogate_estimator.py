@@ -8,24 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import data_dir
-
 pytest.importorskip("torch")
 pytestmark = pytest.mark.gradient
 
 from bioplastic.gradient.surrogate.estimator import SurrogateClassifier  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def images():
-    if data_dir() is None:
-        pytest.skip("MNIST data not found")
-    from bioplastic.data.datasets import load_dataset
-
-    x, y = load_dataset("mnist", "train", data_dir=data_dir())
-    return x[:600], y[:600]
 
 
 def test_fit_on_images_learns_and_behaves_like_a_classifier(images, one_torch_thread, tmp_path):
