@@ -153,6 +153,20 @@ def test_bad_input_is_a_clear_value_error(mnist, make, message):
         clf.fit(X, Y)
 
 
+def test_few_features_keep_the_scaling_target_per_pixel():
+    """Three 'pixels': the input scaling target follows (78.4 * 3 / 784); the weights stay
+    finite (with the 784-pixel target they grew to 1e291, found by check_estimator)."""
+    rng = np.random.RandomState(0)
+    X, y = rng.uniform(size=(12, 3)) * 255, np.arange(12) % 3
+    # no re-presentations: three pixels seldom drive 5 hidden spikes (runtime mode stays quick)
+    clf = SymSTDPClassifier(n_hidden=5, chunk_size=12, overrides={**FAST, "input.min_spikes": 0},
+                            device="runtime").fit(X, y)
+    assert clf._params().stdp_input.w_total == pytest.approx(78.4 * 3 / 784)
+    assert all(np.all(np.isfinite(np.asarray(v, dtype=float))) for v in clf.state_.values())
+    w = clf.state_["input_hidden.w"]
+    assert w.max() <= 1.0 and w.reshape(3, 5).sum(axis=0) == pytest.approx(78.4 * 3 / 784, rel=0.05)
+
+
 def test_an_unfitted_network_says_so():
     from sklearn.exceptions import NotFittedError
 

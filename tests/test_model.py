@@ -246,6 +246,9 @@ def test_bad_parameters_give_clear_errors():
         STDPParams(nu=0.1, w_max=1.0, w_init_max=2.0, w_total=1.0)
     with pytest.raises(ValueError, match="inhibition"):
         build_network(model_params("mnist", 2), 2, inhibition="none")
+    # a scaling target that the clipped weights cannot reach would grow them without end
+    with pytest.raises(ValueError, match=r"stdp_input.w_total = 78.4 cannot be reached by 3 synapses"):
+        model_params("mnist", 10).replace(n_input=3)
 
 
 def test_engine_rejects_bad_chunk_input():

@@ -222,7 +222,11 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         from bioplastic.symstdp.params import model_params, with_overrides
 
         params = model_params(self.variant, int(self.n_hidden), self.parameter_set)
-        params = replace(params, n_input=int(self.n_features_in_),
+        n_input = int(self.n_features_in_)
+        # the paper's input scaling target is per pixel (0.1 * w_max for MNIST, 0.025 for
+        # Fashion-MNIST, times 784): images of another size keep the target per pixel
+        w_total = params.stdp_input.w_total * n_input / params.n_input
+        params = replace(params, n_input=n_input, stdp_input=replace(params.stdp_input, w_total=w_total),
                          label=replace(params.label, n_classes=len(self.classes_)))
         if self.overrides:
             params = with_overrides(params, self.overrides)

@@ -378,6 +378,15 @@ class ModelParams:
             raise ValueError(f"n_hidden must be a positive integer, got {self.n_hidden!r}")
         if self.n_input < 1:
             raise ValueError("n_input must be positive")
+        # the scaling targets must be reachable with every weight at most w_max, or the
+        # normalisation multiplies the clipped weights up without end (weights -> inf)
+        for table, n_pre, name in ((self.stdp_input, self.n_input, "n_input"),
+                                   (self.stdp_label, self.n_hidden, "n_hidden")):
+            if table.w_total > n_pre * table.w_max:
+                which = "stdp_input" if table is self.stdp_input else "stdp_label"
+                raise ValueError(
+                    f"{which}.w_total = {table.w_total:g} cannot be reached by {n_pre} synapses of at "
+                    f"most w_max = {table.w_max:g} each ({name} = {n_pre}); lower w_total or raise w_max")
 
     def replace(self, **changes) -> "ModelParams":
         """Return a copy with some fields replaced (``dataclasses.replace``)."""
