@@ -106,11 +106,10 @@ def _add_rest_jump(p, method, window, inp, exc, inh, lab, pool, inhibition, thet
         (inh, REST_JUMP["inhibitory"], rest_jump_namespace(jump, dt, inh_method, ih.tau_m, ge=ih.tau_ge)),
         (lab, REST_JUMP["label"], rest_jump_namespace(jump, dt, "exponential_euler", lb.tau_m, ge=lb.tau_ge,
                                                       xpost=p.stdp_label.tau_trace)),
-        (inp, REST_JUMP["input"], rest_jump_namespace(jump, dt, "exponential_euler", lb.tau_m,
-                                                      xpre=p.stdp_input.tau_trace)),
+        (inp, REST_JUMP["input"], rest_jump_namespace(jump, dt, None, None, xpre=p.stdp_input.tau_trace)),
     ]
     if pool is not None:
-        jobs.append((pool, REST_JUMP["pool"], rest_jump_namespace(jump, dt, exc_method, ex.tau_m, gi=ex.tau_gi)))
+        jobs.append((pool, REST_JUMP["pool"], rest_jump_namespace(jump, dt, None, None, gi=ex.tau_gi)))
     for group, code, factors in jobs:
         group.namespace.update(factors)
         # first thing of a window: before the controller (-5) and the input (-4) act

@@ -193,10 +193,12 @@ def rest_jump_namespace(t_jump, dt, method, tau_m, **taus):
     (implicit Euler) or ``exp(-dt/tau_m)`` (exponential Euler), to the power
     ``n = t_jump / dt``: the jump is the steps it replaces.
     """
-    n = int(round(float(t_jump / dt)))
-    h = float(dt / tau_m)
-    per_step = {"euler": 1 - h, "implicit_euler": 1 / (1 + h)}.get(method, float(np.exp(-h)))
-    out = {"jump_v": float(per_step ** n)}
+    out = {}
+    if tau_m is not None:                      # groups without a membrane (the input) pass None
+        n = int(round(float(t_jump / dt)))
+        h = float(dt / tau_m)
+        per_step = {"euler": 1 - h, "implicit_euler": 1 / (1 + h)}.get(method, float(np.exp(-h)))
+        out["jump_v"] = float(per_step ** n)
     out.update({f"jump_{name}": float(np.exp(-float(t_jump / tau))) for name, tau in taus.items()})
     return out
 
