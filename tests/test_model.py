@@ -8,6 +8,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError
 from bioplastic.symstdp import plasticity
 from bioplastic.symstdp.device.engine import Engine
 from bioplastic.symstdp.network import build_network, state_key
+from bioplastic.symstdp.plasticity import sym_stdp
 from bioplastic.symstdp.params import (ExcitatoryParams, InputParams, LabelParams, STDPParams,
                                model_params)
 
@@ -171,7 +172,8 @@ def test_theta_grows_per_spike_and_decays_with_tau_theta():
 
     exc_p = ExcitatoryParams(tau_theta=200 * ms, theta_plus=0.07 * mV)
     stdp = STDPParams(nu=0.0, w_max=1.0, w_init_max=0.3, w_total=1.0)
-    g = make_excitatory(1, exc_p, InputParams(), stdp, stdp, inhibition="all-to-all",
+    traces = sym_stdp(stdp).post_traces + sym_stdp(stdp).pre_traces
+    g = make_excitatory(1, exc_p, InputParams(), traces, stdp.w_total, inhibition="all-to-all",
                         dt=0.5 * ms, method="exponential_euler")
     net = Network(g)
     decay = np.exp(-0.5 / 200.0)  # one step of 0.5 ms at tau_theta = 200 ms
@@ -270,8 +272,8 @@ def test_euler_scheme_decays_conductances_exactly():
 
     exc_p = ExcitatoryParams()
     stdp = STDPParams(nu=0.0, w_max=1.0, w_init_max=0.3, w_total=1.0)
-    g = make_excitatory(1, exc_p, InputParams(), stdp, stdp, inhibition="all-to-all",
-                        dt=0.5 * ms, method="euler")
+    g = make_excitatory(1, exc_p, InputParams(), sym_stdp(stdp).post_traces, stdp.w_total,
+                        inhibition="all-to-all", dt=0.5 * ms, method="euler")
     g.ge, g.gi, g.xpost, g.v = 1.0, 1.0, 1.0, -80 * mV
     Network(g).run(5 * ms)  # 10 steps
     assert g.ge[0] == pytest.approx(np.exp(-5.0 / 1.0), rel=1e-9)
@@ -300,8 +302,8 @@ def test_implicit_euler_step_decays_exactly_and_is_stable():
 
     exc_p = ExcitatoryParams()
     stdp = STDPParams(nu=0.0, w_max=1.0, w_init_max=0.3, w_total=1.0)
-    g = make_excitatory(2, exc_p, InputParams(), stdp, stdp, inhibition="all-to-all",
-                        dt=0.5 * ms, method="implicit_euler")
+    g = make_excitatory(2, exc_p, InputParams(), sym_stdp(stdp).post_traces, stdp.w_total,
+                        inhibition="all-to-all", dt=0.5 * ms, method="implicit_euler")
     assert "excitatory_floor" not in [o.name for o in g.contained_objects]
     g.ge, g.xpost, g.v = 1.0, 1.0, -80 * mV
     g.gi = [1.0, 5000.0]  # the second: dt * gi / tau_m = 25, forward Euler would diverge

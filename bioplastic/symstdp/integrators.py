@@ -185,9 +185,10 @@ def step_equivalent_tau(tau, dt, method="euler"):
 DECAY_CONSTANTS = ("tau_ge", "tau_gi", "tau_xpre", "tau_xpost", "tau_theta")
 
 
-def _integration_namespace(namespace, method, dt):
+def _integration_namespace(namespace, method, dt, names=DECAY_CONSTANTS):
+    """Replace the linear decays' time constants ``names`` by their step equivalents (Euler methods)."""
     if method in ("euler", "implicit_euler"):
-        for key in DECAY_CONSTANTS:
+        for key in names:
             if key in namespace:
                 namespace[key] = step_equivalent_tau(namespace[key], dt, method)
     return namespace

@@ -19,17 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Clock, Network, StateMonitor, Synapses, ms
+from brian2 import Clock, Equations, Network, StateMonitor, Synapses, ms
 
 from bioplastic.symstdp.neurons import make_excitatory, make_inhibitory, make_input, make_label, make_pool
-from bioplastic.symstdp.plasticity import (
-    SCALING_NEURON_CODE,
-    SCALING_SYNAPSE_CODE,
-    SYM_STDP_MODEL,
-    SYM_STDP_ON_POST,
-    SYM_STDP_ON_PRE,
-    stdp_namespace,
-)
+from bioplastic.symstdp.plasticity import SCALING_NEURON_CODE, SCALING_SYNAPSE_CODE, PlasticityRule, sym_stdp
 from bioplastic.symstdp.schedule import PRESENTING, make_controller, make_stimulus, schedule_namespace
 
 __all__ = ["SymSTDPNetwork", "build_network", "random_initial_weights", "state_key", "INHIBITION_MODES"]
@@ -87,30 +80,45 @@ class SymSTDPNetwork:
         return self.params.n_hidden
 
 
-def _add_rest_jump(p, method, window, inp, exc, inh, lab, pool, inhibition, theta_decay):
+def _add_rest_jump(p, method, window, inp, exc, inh, lab, pool, inhibition, theta_decay,
+                   input_rule, label_rule, neuron):
     """The rest's unsimulated part as one decay per group at every window start (``REST_JUMP``)."""
-    from bioplastic.symstdp.neurons import REST_JUMP, rest_jump_namespace
+    from bioplastic.symstdp.neurons import REST_JUMP, TRACE_REST_JUMP, rest_jump_namespace
 
+    if neuron.rest_jump is None:
+        raise ValueError(f"the hidden neuron model {neuron.name!r} has no rest jump code: "
+                         "InputParams.t_rest_jump must be 0 ms for it")
     jump = p.input.t_rest_jump
     ex, ih, lb = p.excitatory, p.inhibitory, p.label
-    exc_code = [REST_JUMP["excitatory"],
+
+    def traces(*groups_of_traces):
+        trs = [tr for group in groups_of_traces for tr in group]
+        return [TRACE_REST_JUMP.format(name=tr.name) for tr in trs], {tr.name: tr.tau for tr in trs}
+
+    exc_traces, exc_taus = traces(input_rule.post_traces, label_rule.pre_traces)
+    lab_traces, lab_taus = traces(label_rule.post_traces)
+    inp_traces, inp_taus = traces(input_rule.pre_traces)
+    exc_code = [neuron.rest_jump,
                 REST_JUMP["excitatory_pooled" if inhibition == "pooled" else "excitatory_all_to_all"]]
+    exc_code += exc_traces
     if theta_decay == "step":        # "window": theta_window_decay covers the whole period
         exc_code.append(REST_JUMP["excitatory_theta"])
     dt = p.input.dt
     exc_method, inh_method = method, p.inhibitory_method or method
     jobs = [
         (exc, "\n".join(exc_code), rest_jump_namespace(
-            jump, dt, exc_method, ex.tau_m, ge=ex.tau_ge, gi=ex.tau_gi, theta=ex.tau_theta,
-            xpre=p.stdp_label.tau_trace, xpost=p.stdp_input.tau_trace)),
+            jump, dt, exc_method, ex.tau_m, ge=ex.tau_ge, gi=ex.tau_gi, theta=ex.tau_theta, **exc_taus)),
         (inh, REST_JUMP["inhibitory"], rest_jump_namespace(jump, dt, inh_method, ih.tau_m, ge=ih.tau_ge)),
-        (lab, REST_JUMP["label"], rest_jump_namespace(jump, dt, "exponential_euler", lb.tau_m, ge=lb.tau_ge,
-                                                      xpost=p.stdp_label.tau_trace)),
-        (inp, REST_JUMP["input"], rest_jump_namespace(jump, dt, None, None, xpre=p.stdp_input.tau_trace)),
+        (lab, "\n".join([REST_JUMP["label"]] + lab_traces),
+         rest_jump_namespace(jump, dt, "exponential_euler", lb.tau_m, ge=lb.tau_ge, **lab_taus)),
+        (inp, "\n".join([REST_JUMP["input"]] + inp_traces),
+         rest_jump_namespace(jump, dt, None, None, **inp_taus)),
     ]
     if pool is not None:
         jobs.append((pool, REST_JUMP["pool"], rest_jump_namespace(jump, dt, None, None, gi=ex.tau_gi)))
     for group, code, factors in jobs:
+        if not code.strip():
+            continue
         group.namespace.update(factors)
         # first thing of a window: before the controller (-5) and the input (-4) act
         group.run_regularly(code, clock=window, when="start", order=-6, name=f"{group.name}_rest_jump")
@@ -145,14 +153,14 @@ def state_key(group, var) -> str:
     return f"{group.name}.{var}_{get_unit(dim)!r}"
 
 
-def _plastic_synapses(pre, post, stdp, name, clock, transmit="ge_post += w"):
+def _plastic_synapses(pre, post, rule, name, clock, transmit="ge_post += w"):
     syn = Synapses(
         pre,
         post,
-        model=SYM_STDP_MODEL,
-        on_pre=transmit + "\n" + SYM_STDP_ON_PRE,
-        on_post=SYM_STDP_ON_POST,
-        namespace=stdp_namespace(stdp),
+        model=rule.model,
+        on_pre=rule.synapse_code("on_pre", transmit),
+        on_post=rule.synapse_code("on_post"),
+        namespace=rule.namespace(),
         clock=clock,
         name=name,
         # one scalar delay per pathway, not an array of zeros per synapse (two
@@ -176,8 +184,16 @@ def random_initial_weights(params, seed=None):
     }
 
 
+def _check_rule(rule, which):
+    if not isinstance(rule, PlasticityRule):
+        raise TypeError(f"{which} must be a PlasticityRule (bioplastic.symstdp.plasticity), "
+                        f"got {type(rule).__name__}")
+    return rule
+
+
 def build_network(params, chunk_size, inhibition="pooled", method=None,
-                  seed=None, initial_weights=None, theta_decay="step"):
+                  seed=None, initial_weights=None, theta_decay="step",
+                  input_rule=None, label_rule=None, hidden_neuron=None):
     """Build the network of Hao et al. (2020) for one parameter variant.
 
     Parameters
@@ -202,6 +218,14 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         Theta decays every step (the equation) or once per window
         (:data:`bioplastic.symstdp.neurons.THETA_WINDOW_DECAY`; single
         precision, where a step's decay factor rounds to 1 at N_E = 6400).
+    input_rule, label_rule : bioplastic.symstdp.plasticity.PlasticityRule, optional
+        The learning rules of the input -> hidden and hidden -> label
+        pathways; default: sym-STDP with ``params.stdp_input`` and
+        ``params.stdp_label`` (:func:`~bioplastic.symstdp.plasticity.sym_stdp`).
+        Homeostatic scaling to ``params.stdp_*.w_total`` applies to either.
+    hidden_neuron : bioplastic.symstdp.neurons.HiddenNeuron, optional
+        The excitatory neuron model; default
+        :data:`~bioplastic.symstdp.neurons.HAO_2020_NEURON`.
 
     Returns
     -------
@@ -211,7 +235,12 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         raise ValueError(f"inhibition must be one of {INHIBITION_MODES}, got {inhibition!r}")
     if int(chunk_size) != chunk_size or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    from bioplastic.symstdp.neurons import HAO_2020_NEURON
+
     p = params
+    input_rule = _check_rule(sym_stdp(p.stdp_input) if input_rule is None else input_rule, "input_rule")
+    label_rule = _check_rule(sym_stdp(p.stdp_label) if label_rule is None else label_rule, "label_rule")
+    neuron = HAO_2020_NEURON if hidden_neuron is None else hidden_neuron
     method = method or p.method
     n_e, n_in, n_lab = p.n_hidden, p.n_input, p.label.n_classes
     dt = p.input.dt
@@ -222,14 +251,14 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     window = Clock(t_window, name="window_clock")
     stimulus, sample_labels = make_stimulus(chunk_size, n_in)
     ctrl = make_controller(p.input, sample_labels, dt, clock=step, window_clock=window)
-    inp = make_input(n_in, p.input, p.stdp_input, stimulus, ctrl, dt, clock=step, window_clock=window)
+    inp = make_input(n_in, p.input, input_rule.pre_traces, stimulus, ctrl, dt, clock=step, window_clock=window)
     pool = (make_pool(p.excitatory, dt=dt, method=method, clock=step)
             if inhibition == "pooled" else None)
-    exc = make_excitatory(n_e, p.excitatory, p.input, p.stdp_input, p.stdp_label,
-                          inhibition=inhibition, pool=pool, dt=dt, method=method, clock=step,
-                          theta_decay=theta_decay, window_clock=window)
+    exc = make_excitatory(n_e, p.excitatory, p.input, input_rule.post_traces + label_rule.pre_traces,
+                          p.stdp_input.w_total, inhibition=inhibition, pool=pool, dt=dt, method=method,
+                          clock=step, theta_decay=theta_decay, window_clock=window, neuron=neuron)
     inh = make_inhibitory(n_e, p.inhibitory, dt=dt, method=p.inhibitory_method or method, clock=step)
-    lab = make_label(p.label, p.input, p.stdp_label, ctrl, dt=dt, clock=step)
+    lab = make_label(p.label, p.input, label_rule.post_traces, p.stdp_label.w_total, ctrl, dt=dt, clock=step)
 
     objects = [ctrl, inp, exc, inh, lab]
     # static synapses
@@ -257,8 +286,8 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     objects.append(counter)
 
     # plastic pathways and their scaling at the start of every window
-    inp_exc = _plastic_synapses(inp, exc, p.stdp_input, "input_hidden", step)
-    exc_lab = _plastic_synapses(exc, lab, p.stdp_label, "hidden_label", step)
+    inp_exc = _plastic_synapses(inp, exc, input_rule, "input_hidden", step)
+    exc_lab = _plastic_synapses(exc, lab, label_rule, "hidden_label", step)
     for post, syn in ((exc, inp_exc), (lab, exc_lab)):
         post.run_regularly(SCALING_NEURON_CODE, clock=window, when="start", order=-4,
                            name=f"{post.name}_scaling")
@@ -266,7 +295,8 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
                           name=f"{syn.name}_scaling")
     objects += [inp_exc, exc_lab]
     if float(p.input.t_rest_jump) > 0:
-        _add_rest_jump(p, method, window, inp, exc, inh, lab, pool, inhibition, theta_decay)
+        _add_rest_jump(p, method, window, inp, exc, inh, lab, pool, inhibition, theta_decay,
+                       input_rule, label_rule, neuron)
 
     if initial_weights is None:
         initial_weights = random_initial_weights(p, seed)
@@ -280,14 +310,21 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         (inp_exc, "w"): w_ih.ravel(), (exc_lab, "w"): w_hl.ravel(),
         (exc, "v"): np.full(n_e, float(ex.v_rest)), (exc, "ge"): np.zeros(n_e),
         (exc, "theta"): np.full(n_e, float(ex.theta_init)),
-        (exc, "xpre"): np.zeros(n_e), (exc, "xpost"): np.zeros(n_e),
+    }
+    initial.update({(exc, tr.name): np.zeros(n_e) for tr in label_rule.pre_traces + input_rule.post_traces})
+    initial.update({
         (exc, "wsum"): w_ih.sum(axis=0),
         (inh, "v"): np.full(n_e, float(ih.v_rest)), (inh, "ge"): np.zeros(n_e),
         (lab, "v"): np.full(n_lab, float(lb.v_rest)), (lab, "ge"): np.zeros(n_lab),
-        (lab, "xpost"): np.zeros(n_lab), (lab, "wsum"): w_hl.sum(axis=0),
-        (inp, "xpre"): np.zeros(n_in),
-        (ctrl, "intensity"): np.array([float(p.input.intensity_init)]),
-    }
+    })
+    initial.update({(lab, tr.name): np.zeros(n_lab) for tr in label_rule.post_traces})
+    initial[(lab, "wsum")] = w_hl.sum(axis=0)
+    initial.update({(inp, tr.name): np.zeros(n_in) for tr in input_rule.pre_traces})
+    # the neuron model's own variables beyond the defaults' (e.g. Diehl & Cook's timer) start at 0
+    known = {"v", "ge", "theta", "count", "learning", "gi", "gi_self", "gi_pool", "wsum", "scale"}
+    extra = sorted(set(Equations(neuron.equations).diff_eq_names) - known)
+    initial.update({(exc, name): np.zeros(n_e) for name in extra})
+    initial[(ctrl, "intensity")] = np.array([float(p.input.intensity_init)])
     if inhibition == "pooled":
         initial[(pool, "g")] = np.zeros(1)
         initial[(exc, "gi_self")] = np.zeros(n_e)

@@ -59,25 +59,23 @@ exponential Euler.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
-from brian2 import Equations, NeuronGroup
+from brian2 import Equations, NeuronGroup, ms
 
 from bioplastic.symstdp.integrators import (  # noqa: F401  (re-exported)
     DECAY_CONSTANTS, METHODS, BoundedEuler, BranchFreeExponentialEuler, LinearImplicitEuler,
     _integration_namespace, brian_method, branch_free_exponential_euler, linear_implicit_euler,
     step_equivalent_tau)
-from bioplastic.symstdp.plasticity import (
-    POST_TRACE_EQS,
-    POST_TRACE_ON_SPIKE,
-    PRE_TRACE_EQS,
-    PRE_TRACE_ON_SPIKE,
-    SCALING_EQS,
-    post_trace_namespace,
-    pre_trace_namespace,
-)
+from bioplastic.symstdp.plasticity import SCALING_EQS
 from bioplastic.symstdp.schedule import PRESENTING, clock_args, schedule_namespace
 
 __all__ = [
+    "HiddenNeuron",
+    "HAO_2020_NEURON",
+    "DIEHL_COOK_NEURON",
+    "COUNT_ON_SPIKE",
     "INPUT_EQS",
     "INPUT_THRESHOLD",
     "EXCITATORY_EQS",
@@ -158,13 +156,12 @@ THETA_WINDOW_DECAY = "theta = theta * (1 - learning * (1 - theta_window_decay))"
 #: decays over it at once, ``x *= exp(-t_rest_jump / tau_x)``, the membranes toward rest.
 #: The steps it replaces, for the linear decays and, once the conductances are 0 (they
 #: decay with 1-2 ms, the stepped part of the rest is much longer), for ``v``.  ``{group kind: code}``;
-#: the names ``jump_<var>`` are the factors (:func:`rest_jump_namespace`).
+#: the names ``jump_<var>`` are the factors (:func:`rest_jump_namespace`).  The traces of the
+#: plasticity rules decay by :data:`TRACE_REST_JUMP`, added per trace by the network.
 REST_JUMP = {
     "excitatory": """
 v = v_rest + (v - v_rest) * jump_v
 ge = ge * jump_ge
-xpre = xpre * jump_xpre
-xpost = xpost * jump_xpost
 """,
     "excitatory_pooled": "gi_self = gi_self * jump_gi",
     "excitatory_all_to_all": "gi = gi * jump_gi",
@@ -177,10 +174,11 @@ ge = ge * jump_ge
     "label": """
 v = v_rest + (v - v_rest) * jump_v
 ge = ge * jump_ge
-xpost = xpost * jump_xpost
 """,
-    "input": "xpre = xpre * jump_xpre",
+    "input": "",
 }
+#: The jump of a neuron's STDP traces (added to each group's code by the network).
+TRACE_REST_JUMP = "{name} = {name} * jump_{name}"
 
 
 def rest_jump_namespace(t_jump, dt, method, tau_m, **taus):
@@ -223,11 +221,110 @@ EXCITATORY_THRESHOLD = "v > v_thresh + theta - theta_offset"
 #: other methods stay above ``E_inh``): ``{variable: (lower, upper)}``, see
 #: :class:`BoundedEuler`.
 EXCITATORY_FLOOR = {"v": ("E_inh", "inf * volt")}
-EXCITATORY_RESET = f"""
+EXCITATORY_RESET = """
 v = v_reset
 theta += learning * theta_plus * theta_ref / abs(theta - theta_ref)
-count += int({PRESENTING})
 """
+#: Every hidden neuron model's spikes are counted during presentations (the readouts, the controller).
+COUNT_ON_SPIKE = f"count += int({PRESENTING})"
+#: The line of a hidden neuron's equations that ``theta_decay="window"`` replaces.
+THETA_EQUATION = "dtheta/dt = -learning * theta / tau_theta : volt"
+#: Variables every hidden neuron model must define (the network, the engine and the readouts use them).
+HIDDEN_REQUIRED = ("v", "ge", "theta", "count", "learning")
+
+
+@dataclass(frozen=True)
+class HiddenNeuron:
+    """A model of the excitatory hidden neurons as a value: equations, threshold, reset.
+
+    The network adds to it the inhibitory conductance ``gi`` (pooled or
+    all-to-all, :data:`INHIBITION_POOLED_EQS`), the traces of the plastic
+    pathways, the scaling variables and :data:`COUNT_ON_SPIKE`.  Its
+    constants are the fields of :class:`~bioplastic.symstdp.params.ExcitatoryParams`
+    (``v_rest``, ``tau_m``, ``theta_plus``, ...) and ``parameters``.
+
+    Parameters
+    ----------
+    name : str
+    equations : str
+        Must define ``v``, ``ge``, ``theta``, ``count`` and ``learning``
+        (:data:`HIDDEN_REQUIRED`); the membrane equation may use ``gi``.
+        For single precision theta's decay moves to the window start: the
+        equations must then contain :data:`THETA_EQUATION` verbatim.
+    threshold, reset : str
+        Brian2 threshold condition and reset statements (the reset should
+        gate theta's growth with ``learning``).
+    parameters : dict
+        Extra constants ``{name: Quantity or number}``.
+    rest_jump : str or None
+        Statements that apply the rest's unsimulated part to the neuron's own
+        variables at the next window start, with ``jump_v`` and ``jump_ge``
+        (:data:`REST_JUMP`); None: the model cannot skip the rest
+        (``InputParams.t_rest_jump`` must be 0).
+    citation : str
+    """
+
+    name: str
+    equations: str = EXCITATORY_EQS
+    threshold: str = EXCITATORY_THRESHOLD
+    reset: str = EXCITATORY_RESET
+    parameters: dict = field(default_factory=dict)
+    rest_jump: str | None = REST_JUMP["excitatory"]
+    citation: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "parameters", dict(self.parameters))
+        names = set(Equations(self.equations).names)
+        missing = [v for v in HIDDEN_REQUIRED if v not in names]
+        if missing:
+            raise ValueError(f"hidden neuron {self.name}: its equations must define "
+                             f"{', '.join(missing)} (needed: {', '.join(HIDDEN_REQUIRED)})")
+
+    def equations_for(self, theta_decay: str) -> str:
+        """The equations, with theta's per-step decay removed for ``theta_decay="window"``."""
+        if theta_decay == "step":
+            return self.equations
+        if THETA_EQUATION not in self.equations:
+            raise ValueError(f"hidden neuron {self.name}: theta decay once per window (single "
+                             f"precision) needs the line {THETA_EQUATION!r} in its equations")
+        return self.equations.replace(THETA_EQUATION, "theta : volt")
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "equations": self.equations, "threshold": self.threshold,
+                "reset": self.reset, "parameters": {k: repr(v) for k, v in self.parameters.items()},
+                "rest_jump": self.rest_jump, "citation": self.citation}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "HiddenNeuron":
+        from bioplastic.symstdp.params import parse_quantity
+
+        return cls(name=d["name"], equations=d["equations"], threshold=d["threshold"], reset=d["reset"],
+                   parameters={k: parse_quantity(v) for k, v in d["parameters"].items()},
+                   rest_jump=d["rest_jump"], citation=d.get("citation", ""))
+
+
+#: The hidden neuron of Hao et al. (2020): theta grows by a shrinking step (GeNN ``model.h``).
+HAO_2020_NEURON = HiddenNeuron(
+    name="hao-2020",
+    citation="Hao, Huang, Dong & Xu 2020, Eq. 1-3; increment of the authors' GeNN code (model.h)")
+
+#: The hidden neuron of Diehl & Cook (2015) as in their code: theta grows by the constant
+#: theta_plus, and after a spike the threshold stays closed until ``timer`` (growing at a
+#: tenth of real time) passes 5 ms, i.e. for 50 ms (their ``dtimer/dt = 100 ms/s`` and
+#: ``timer > refrac_e``), while the membrane is refractory for the table's 5 ms.
+DIEHL_COOK_NEURON = HiddenNeuron(
+    name="diehl-cook-2015",
+    equations=EXCITATORY_EQS + "dtimer/dt = timer_rate : second\n",
+    threshold="v > v_thresh + theta - theta_offset and timer > timer_refractory",
+    reset="""
+v = v_reset
+timer = 0 * second
+theta += learning * theta_plus
+""",
+    parameters={"timer_rate": 0.1, "timer_refractory": 5 * ms},
+    rest_jump=None,
+    citation="Diehl & Cook 2015, Front. Comput. Neurosci. 9:99 (their code; Brian2's "
+             "examples/frompapers/Diehl_Cook_2015.py)")
 
 INHIBITORY_EQS = """
 dv/dt = ((v_rest - v) + ge * (E_exc - v)) / tau_m : volt (unless refractory)
@@ -259,7 +356,28 @@ def _namespace(table, names):
     return {name: getattr(table, name) for name in names}
 
 
-def make_input(n_input, input_params, stdp_input, stimulus, controller, dt, method="exact", name="input",
+def _traces(traces, method=None, dt=None):
+    """Equations, reset statements and namespace of a group's STDP traces."""
+    eqs = Equations("")
+    code, namespace = [], {}
+    for tr in traces:
+        eqs = eqs + Equations(tr.equations)
+        code.append(tr.on_spike)
+        namespace.update(tr.namespace())
+    if method is not None:
+        _integration_namespace(namespace, method, dt, names=[tr.tau_name for tr in traces])
+    return eqs, code, namespace
+
+
+def _check_trace_names(group, traces, taken):
+    names = [tr.name for tr in traces]
+    clash = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(taken)))
+    if clash:
+        raise ValueError(f"{group}: trace names {clash} are used twice (by two rules, or by a rule and "
+                         "the neuron model); rename the traces of one rule")
+
+
+def make_input(n_input, input_params, traces, stimulus, controller, dt, method="exact", name="input",
                clock=None, window_clock=None):
     """Poisson input group driven by the chunk's :class:`~brian2.TimedArray` data.
 
@@ -267,8 +385,8 @@ def make_input(n_input, input_params, stdp_input, stimulus, controller, dt, meth
     ----------
     n_input : int
     input_params : bioplastic.symstdp.params.InputParams
-    stdp_input : bioplastic.symstdp.params.STDPParams
-        The pathway whose presynaptic trace this group carries.
+    traces : tuple of bioplastic.symstdp.plasticity.Trace
+        The presynaptic traces of the input -> hidden rule.
     stimulus : TimedArray
         Base rates, from :func:`bioplastic.symstdp.schedule.make_stimulus`.
     controller : NeuronGroup
@@ -285,16 +403,18 @@ def make_input(n_input, input_params, stdp_input, stimulus, controller, dt, meth
     NeuronGroup
     """
     namespace = schedule_namespace(input_params)
-    namespace.update(pre_trace_namespace(stdp_input))
+    _check_trace_names(name, traces, Equations(INPUT_EQS).names)
+    trace_eqs, trace_code, trace_ns = _traces(traces)
+    namespace.update(trace_ns)
     namespace["stimulus"] = stimulus
     # the window-start code runs on the window clock: name the step explicitly
     namespace["step_dt"] = input_params.dt
     namespace["max_wait"] = input_params.window_steps
     group = NeuronGroup(
         n_input,
-        Equations(INPUT_EQS) + Equations(PRE_TRACE_EQS),
+        Equations(INPUT_EQS) + trace_eqs,
         threshold=INPUT_THRESHOLD,
-        reset="\n".join([PRE_TRACE_ON_SPIKE, INPUT_RESET]),
+        reset="\n".join(trace_code + [INPUT_RESET]),
         method=method,
         namespace=namespace,
         **clock_args(dt, clock),
@@ -316,9 +436,9 @@ def _linked(group, var, index):
     return linked_var(group, var, index=index)
 
 
-def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="pooled", pool=None,
+def make_excitatory(n, exc, input_params, traces, w_total, inhibition="pooled", pool=None,
                     dt=None, method="exponential_euler", name="excitatory", clock=None, theta_decay="step",
-                    window_clock=None):
+                    window_clock=None, neuron=None):
     """Excitatory hidden layer with adaptive thresholds and STDP traces.
 
     Parameters
@@ -327,10 +447,13 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
         N_E.
     exc : bioplastic.symstdp.params.ExcitatoryParams
     input_params : bioplastic.symstdp.params.InputParams
-    stdp_input, stdp_label : bioplastic.symstdp.params.STDPParams
-        The pathway the group is postsynaptic to (input -> hidden, carries
-        ``xpost``, ``wsum``, ``scale``) and presynaptic to (hidden -> label,
-        carries ``xpre``).
+    traces : tuple of bioplastic.symstdp.plasticity.Trace
+        The postsynaptic traces of the input -> hidden rule and the
+        presynaptic traces of the hidden -> label rule (sym-STDP: ``xpost``
+        and ``xpre``).
+    w_total : float
+        Scaling target of the incoming (input -> hidden) weights; the group
+        carries ``wsum`` and ``scale`` (:data:`~bioplastic.symstdp.plasticity.SCALING_EQS`).
     inhibition : {"pooled", "all-to-all"}
         Form of the inhibitory conductance, see :data:`INHIBITION_POOLED_EQS`.
     pool : NeuronGroup, optional
@@ -347,11 +470,16 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
         factor rounds to 1 at N_E = 6400).
     window_clock : Clock
         The clock of the window starts (needed for ``theta_decay="window"``).
+    neuron : HiddenNeuron, optional
+        The neuron model; default :data:`HAO_2020_NEURON`.
 
     Returns
     -------
     NeuronGroup
     """
+    neuron = HAO_2020_NEURON if neuron is None else neuron
+    if not isinstance(neuron, HiddenNeuron):
+        raise TypeError(f"neuron must be a HiddenNeuron, got {type(neuron).__name__}")
     if theta_decay not in ("step", "window"):
         raise ValueError(f"theta_decay must be 'step' or 'window', got {theta_decay!r}")
     if theta_decay == "window" and window_clock is None:
@@ -364,25 +492,25 @@ def make_excitatory(n, exc, input_params, stdp_input, stdp_label, inhibition="po
         inh_eqs = INHIBITION_ALL_TO_ALL_EQS
     else:
         raise ValueError(f"inhibition must be 'pooled' or 'all-to-all', got {inhibition!r}")
-    exc_eqs = EXCITATORY_EQS
-    if theta_decay == "window":
-        exc_eqs = exc_eqs.replace("dtheta/dt = -learning * theta / tau_theta : volt", "theta : volt")
-    eqs = (Equations(exc_eqs) + Equations(inh_eqs) + Equations(POST_TRACE_EQS)
-           + Equations(PRE_TRACE_EQS) + Equations(SCALING_EQS))
+    exc_eqs = Equations(neuron.equations_for(theta_decay)) + Equations(inh_eqs)
+    _check_trace_names(name, traces, exc_eqs.names)
+    trace_eqs, trace_code, trace_ns = _traces(traces, method, dt)
+    eqs = exc_eqs + trace_eqs + Equations(SCALING_EQS)
     namespace = _namespace(exc, ["v_rest", "v_reset", "v_thresh", "E_exc", "E_inh", "tau_m",
                                  "tau_ge", "tau_gi", "theta_offset", "theta_plus",
                                  "theta_ref", "tau_theta"])
+    namespace.update(neuron.parameters)
     # the model time of a window: with a rest jump, more than the simulated window
     namespace["theta_window_decay"] = float(np.exp(-float(input_params.t_period / exc.tau_theta)))
     namespace.update(schedule_namespace(input_params))
-    namespace.update(post_trace_namespace(stdp_input))
-    namespace.update(pre_trace_namespace(stdp_label))
+    namespace["w_total"] = float(w_total)
     _integration_namespace(namespace, method, dt)
+    namespace.update(trace_ns)
     group = NeuronGroup(
         n,
         eqs,
-        threshold=EXCITATORY_THRESHOLD,
-        reset="\n".join([EXCITATORY_RESET, POST_TRACE_ON_SPIKE, PRE_TRACE_ON_SPIKE]),
+        threshold=neuron.threshold,
+        reset="\n".join([neuron.reset, COUNT_ON_SPIKE] + trace_code),
         refractory=exc.refractory,
         # exponential and implicit Euler cannot leave [E_inh, E_exc]: no floor needed
         method=BoundedEuler(EXCITATORY_FLOOR) if method == "euler" else brian_method(method),
@@ -447,7 +575,7 @@ def make_pool(exc, dt=None, method="exponential_euler", name="inhibitory_pool", 
                        **clock_args(dt, clock), name=name, order=1)
 
 
-def make_label(lab, input_params, stdp_label, controller, dt=None, method="exponential_euler",
+def make_label(lab, input_params, traces, w_total, controller, dt=None, method="exponential_euler",
                name="label", clock=None):
     """Label layer: Poisson teacher while learning, LIF readout otherwise.
 
@@ -455,8 +583,10 @@ def make_label(lab, input_params, stdp_label, controller, dt=None, method="expon
     ----------
     lab : bioplastic.symstdp.params.LabelParams
     input_params : bioplastic.symstdp.params.InputParams
-    stdp_label : bioplastic.symstdp.params.STDPParams
-        The hidden -> label pathway (the group carries ``xpost``, ``wsum``, ``scale``).
+    traces : tuple of bioplastic.symstdp.plasticity.Trace
+        The postsynaptic traces of the hidden -> label rule (sym-STDP: ``xpost``).
+    w_total : float
+        Scaling target of the hidden -> label weights (the group carries ``wsum``, ``scale``).
     controller : NeuronGroup
     dt : Quantity
     method : str
@@ -471,12 +601,15 @@ def make_label(lab, input_params, stdp_label, controller, dt=None, method="expon
     namespace = _namespace(lab, ["v_rest", "v_reset", "v_thresh", "E_exc", "tau_m", "tau_ge",
                                  "teacher_rate"])
     namespace.update(schedule_namespace(input_params))
-    namespace.update(post_trace_namespace(stdp_label))
+    _check_trace_names(name, traces, Equations(LABEL_EQS).names)
+    trace_eqs, trace_code, trace_ns = _traces(traces)
+    namespace.update(trace_ns)
+    namespace["w_total"] = float(w_total)
     group = NeuronGroup(
         lab.n_classes,
-        Equations(LABEL_EQS) + Equations(POST_TRACE_EQS) + Equations(SCALING_EQS),
+        Equations(LABEL_EQS) + trace_eqs + Equations(SCALING_EQS),
         threshold=LABEL_THRESHOLD,
-        reset="\n".join([LABEL_RESET, POST_TRACE_ON_SPIKE]),
+        reset="\n".join([LABEL_RESET] + trace_code),
         refractory=lab.refractory if float(lab.refractory) > 0 else False,
         method=brian_method(method),
         namespace=namespace,

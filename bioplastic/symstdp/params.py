@@ -491,6 +491,23 @@ def parse_override(text: str) -> tuple:
     return key.strip(), value.strip()
 
 
+def parse_quantity(text: str):
+    """A number or Brian2 quantity from its text (``"100*Hz"``, ``"20. * msecond"``, ``"0.01"``).
+
+    Only numbers, Brian2's unit names and arithmetic are allowed.  Raises
+    :class:`ValueError` for anything else.
+    """
+    import brian2.units.allunits as allunits
+    import brian2.units.stdunits as stdunits
+
+    names = {k: v for mod in (allunits, stdunits) for k, v in vars(mod).items()
+             if not k.startswith("_")}
+    try:
+        return eval(text, {"__builtins__": {}}, names)  # units and numbers only
+    except Exception as err:
+        raise ValueError(f"cannot evaluate {text!r} ({err})") from None
+
+
 def with_overrides(params, overrides) -> ModelParams:
     """Copy of ``params`` with fields replaced, given as strings with units.
 
@@ -508,21 +525,17 @@ def with_overrides(params, overrides) -> ModelParams:
     -------
     ModelParams
     """
-    import brian2.units.allunits as allunits
-    import brian2.units.stdunits as stdunits
     from brian2.units.fundamentalunits import DimensionMismatchError
 
-    names = {k: v for mod in (allunits, stdunits) for k, v in vars(mod).items()
-             if not k.startswith("_")}
     for key, text in dict(overrides).items():
         path = key.split(".")
         if len(path) > 2:
             raise ValueError(f"override {key!r}: use 'table.field' or 'field'")
         if isinstance(text, str):
             try:
-                value = eval(text, {"__builtins__": {}}, names)  # units and numbers only
-            except Exception as err:
-                raise ValueError(f"override {key}={text!r}: cannot evaluate ({err})") from None
+                value = parse_quantity(text)
+            except ValueError as err:
+                raise ValueError(f"override {key}={text!r}: {err}") from None
         else:
             value = text
         if len(path) == 1:

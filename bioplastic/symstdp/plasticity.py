@@ -29,7 +29,15 @@ both STDP and scaling off).
 
 from __future__ import annotations
 
+import keyword
+import re
+from dataclasses import dataclass, field
+
 __all__ = [
+    "PlasticityRule",
+    "Trace",
+    "sym_stdp",
+    "diehl_cook_stdp",
     "PRE_TRACE_EQS",
     "PRE_TRACE_ON_SPIKE",
     "POST_TRACE_EQS",
@@ -97,3 +105,247 @@ def post_trace_namespace(stdp) -> dict:
 def stdp_namespace(stdp) -> dict:
     """Constants of the synaptic STDP code."""
     return {"nu": float(stdp.nu), "w_max": float(stdp.w_max)}
+
+
+# --------------------------------------------------------------------------- rules as values
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Names the network gives a plastic pathway; a rule's parameters and traces may not take them.
+RESERVED_NAMES = frozenset({"w", "w_before", "learning", "wsum", "scale", "w_total", "count", "v", "ge",
+                            "gi", "theta", "t", "dt", "i", "j", "N", "lastspike", "not_refractory"})
+
+
+def _check_name(kind, name):
+    if not isinstance(name, str) or not _IDENT.match(name) or keyword.iskeyword(name):
+        raise ValueError(f"{kind} name must be an identifier, got {name!r}")
+    if name in RESERVED_NAMES:
+        raise ValueError(f"{kind} name {name!r} is taken by the network; choose another")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A spike trace kept by a neuron for a plastic pathway (one per neuron, not per synapse).
+
+    It decays as ``dx/dt = -x / tau`` and at each of the neuron's spikes (after
+    the synaptic updates of that step) grows by ``increment`` (``mode="add"``,
+    all-to-all pairing) or is set to it (``mode="set"``, nearest-spike pairing,
+    as in Diehl & Cook 2015).  A rule reads it as ``<name>_pre`` or
+    ``<name>_post``.
+
+    Parameters
+    ----------
+    name : str
+        Variable name in the neuron group (``xpre``, ``post1``, ...).
+    tau : Quantity
+        Decay time constant (time).
+    increment : float
+        Value added (or set) at a spike.
+    mode : {"add", "set"}
+    """
+
+    name: str
+    tau: object
+    increment: float = 1.0
+    mode: str = "add"
+
+    def __post_init__(self):
+        from brian2 import second
+        from brian2.units.fundamentalunits import have_same_dimensions
+
+        _check_name("trace", self.name)
+        if not have_same_dimensions(self.tau, second) or not float(self.tau) > 0:
+            raise ValueError(f"trace {self.name}: tau must be a positive time, got {self.tau!r}")
+        if not float(self.increment) >= 0:
+            raise ValueError(f"trace {self.name}: increment must be non-negative, got {self.increment!r}")
+        if self.mode not in ("add", "set"):
+            raise ValueError(f"trace {self.name}: mode must be 'add' or 'set', got {self.mode!r}")
+
+    @property
+    def tau_name(self) -> str:
+        return f"tau_{self.name}"
+
+    @property
+    def equations(self) -> str:
+        """``dx/dt = -x / tau_x : 1``."""
+        return f"d{self.name}/dt = -{self.name} / {self.tau_name} : 1"
+
+    @property
+    def on_spike(self) -> str:
+        """The neuron's reset statement: ``x += increment_x`` or ``x = increment_x``."""
+        op = "+=" if self.mode == "add" else "="
+        return f"{self.name} {op} increment_{self.name}"
+
+    def namespace(self) -> dict:
+        return {self.tau_name: self.tau, f"increment_{self.name}": float(self.increment)}
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "tau": repr(self.tau), "increment": float(self.increment),
+                "mode": self.mode}
+
+
+@dataclass(frozen=True)
+class PlasticityRule:
+    """A plastic pathway's learning rule as a value: Brian2 code strings, parameters, traces.
+
+    The network builds the pathway as one :class:`~brian2.Synapses` object,
+    all-to-all, with
+
+    * ``model``: the per-synapse equations (at least ``w : 1``);
+    * on a presynaptic spike: the transmission (``ge_post += w``), then ``on_pre``;
+    * on a postsynaptic spike: ``on_post``;
+
+    each update wrapped as ``w_before = w`` ... ``wsum_post += w - w_before`` so
+    that homeostatic scaling (:data:`SCALING_NEURON_CODE`) knows every
+    neuron's incoming sum without recomputing it.  ``learning_post`` is 1
+    while the pathway learns and 0 during evaluation: the updates must be
+    gated by it.  The traces a rule reads (``x_pre``, ``y_post``) are kept by
+    the neurons (:class:`Trace`); their spikes update them after the synaptic
+    code of the same step.
+
+    Parameters
+    ----------
+    name : str
+        A short name, for run records and logs.
+    on_pre, on_post : str
+        Brian2 statements updating ``w`` (either may be empty).
+    parameters : dict
+        ``{name: Quantity or number}``, the constants the code refers to.
+    pre_traces, post_traces : tuple of Trace
+        Traces the presynaptic and postsynaptic neurons keep for this rule.
+    model : str
+        Synaptic model equations; must declare ``w : 1``.
+    citation : str
+        Where the rule comes from.
+
+    Examples
+    --------
+    Classic pair-based STDP with multiplicative depression::
+
+        from brian2 import ms
+        from bioplastic.symstdp.plasticity import PlasticityRule, Trace
+        stdp = PlasticityRule(
+            name="pair-stdp",
+            on_pre="w = clip(w - learning_post * eta_minus * w * apost_post, 0, w_max)",
+            on_post="w = clip(w + learning_post * eta_plus * apre_pre, 0, w_max)",
+            parameters={"eta_minus": 0.005, "eta_plus": 0.01, "w_max": 1.0},
+            pre_traces=(Trace("apre", 20 * ms),),
+            post_traces=(Trace("apost", 20 * ms),))
+    """
+
+    name: str
+    on_pre: str
+    on_post: str
+    parameters: dict = field(default_factory=dict)
+    pre_traces: tuple = ()
+    post_traces: tuple = ()
+    model: str = SYM_STDP_MODEL
+    citation: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "parameters", dict(self.parameters))
+        object.__setattr__(self, "pre_traces", tuple(self.pre_traces))
+        object.__setattr__(self, "post_traces", tuple(self.post_traces))
+        for tr in self.pre_traces + self.post_traces:
+            if not isinstance(tr, Trace):
+                raise TypeError(f"rule {self.name}: traces must be Trace values, got {tr!r}")
+        for side, traces in (("pre", self.pre_traces), ("post", self.post_traces)):
+            names = [tr.name for tr in traces]
+            if len(set(names)) != len(names):
+                raise ValueError(f"rule {self.name}: {side}synaptic trace names repeat: {names}")
+        for name in self.parameters:
+            _check_name(f"rule {self.name}: parameter", name)
+        if not re.search(r"^\s*w\s*:\s*1\b", self.model, flags=re.M):
+            raise ValueError(f"rule {self.name}: the model must declare the weight 'w : 1'")
+        for which in ("on_pre", "on_post"):
+            code = getattr(self, which)
+            if not isinstance(code, str):
+                raise TypeError(f"rule {self.name}: {which} must be a string of Brian2 statements")
+            if code.strip() and "learning_post" not in code:
+                raise ValueError(
+                    f"rule {self.name}: {which} must be gated by learning_post (1 while the pathway "
+                    "learns, 0 during evaluation), e.g. w = clip(w + learning_post * ..., 0, w_max)")
+
+    def synapse_code(self, which: str, transmit: str = "") -> str:
+        """The pathway's ``on_pre`` (after ``transmit``) or ``on_post`` code, scaling bookkeeping included."""
+        code = getattr(self, which).strip("\n")
+        lines = [transmit] if transmit else []
+        if code.strip():
+            lines += ["", "w_before = w", code, "wsum_post += w - w_before", ""]
+        return "\n".join(lines)
+
+    def namespace(self) -> dict:
+        return dict(self.parameters)
+
+    def to_dict(self) -> dict:
+        """JSON-ready description (parameters as strings with units), for run records."""
+        return {"name": self.name, "on_pre": self.on_pre, "on_post": self.on_post,
+                "parameters": {k: repr(v) for k, v in self.parameters.items()},
+                "pre_traces": [t.to_dict() for t in self.pre_traces],
+                "post_traces": [t.to_dict() for t in self.post_traces],
+                "model": self.model, "citation": self.citation}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PlasticityRule":
+        """Inverse of :meth:`to_dict`."""
+        from bioplastic.symstdp.params import parse_quantity
+
+        def trace(t):
+            return Trace(t["name"], parse_quantity(t["tau"]), t["increment"], t["mode"])
+
+        return cls(name=d["name"], on_pre=d["on_pre"], on_post=d["on_post"],
+                   parameters={k: parse_quantity(v) for k, v in d["parameters"].items()},
+                   pre_traces=tuple(trace(t) for t in d["pre_traces"]),
+                   post_traces=tuple(trace(t) for t in d["post_traces"]),
+                   model=d["model"], citation=d.get("citation", ""))
+
+
+def sym_stdp(stdp) -> PlasticityRule:
+    """Symmetric STDP of Hao et al. (2020, Eq. 4-6) for a pathway's :class:`~bioplastic.symstdp.params.STDPParams`.
+
+    The default rule of both pathways; it generates exactly the code of
+    :data:`SYM_STDP_ON_PRE` and :data:`SYM_STDP_ON_POST`.
+    """
+    return PlasticityRule(
+        name="sym-stdp",
+        on_pre="w = clip(w + learning_post * nu * xpost_post, 0, w_max)",
+        on_post="w = clip(w + learning_post * nu * xpre_pre, 0, w_max)",
+        parameters=stdp_namespace(stdp),
+        pre_traces=(Trace("xpre", stdp.tau_trace, float(stdp.trace_increment)),),
+        post_traces=(Trace("xpost", stdp.tau_trace, float(stdp.trace_increment)),),
+        citation="Hao, Huang, Dong & Xu 2020, Neural Networks 121:387-395, Eq. 4-6",
+    )
+
+
+def diehl_cook_stdp(nu_pre=0.0001, nu_post=0.01, w_max=1.0, tau_pre=None, tau_post1=None,
+                    tau_post2=None) -> PlasticityRule:
+    """The STDP rule of Diehl & Cook (2015) as in their released code (and Brian2's example).
+
+    Nearest-spike traces (set to 1 at a spike): a presynaptic spike depresses
+    by ``nu_pre * post1``; a postsynaptic spike potentiates by
+    ``nu_post * pre * post2`` with ``post2`` read before this spike sets it
+    (a triplet term), weights clipped to ``[0, w_max]``.  Time constants
+    20 ms (``pre``, ``post1``) and 40 ms (``post2``).  The weight dependence
+    of the paper's Eq. 3 is not in their code; this follows the code.
+
+    Parameters
+    ----------
+    nu_pre, nu_post : float
+        Learning rates, 0.0001 and 0.01.
+    w_max : float
+        1.
+    tau_pre, tau_post1, tau_post2 : Quantity, optional
+        20 ms, 20 ms, 40 ms.
+    """
+    from brian2 import ms
+
+    return PlasticityRule(
+        name="diehl-cook-stdp",
+        on_pre="w = clip(w - learning_post * nu_pre * post1_post, 0, w_max)",
+        on_post="w = clip(w + learning_post * nu_post * pre_pre * post2_post, 0, w_max)",
+        parameters={"nu_pre": float(nu_pre), "nu_post": float(nu_post), "w_max": float(w_max)},
+        pre_traces=(Trace("pre", tau_pre if tau_pre is not None else 20 * ms, 1.0, "set"),),
+        post_traces=(Trace("post1", tau_post1 if tau_post1 is not None else 20 * ms, 1.0, "set"),
+                     Trace("post2", tau_post2 if tau_post2 is not None else 40 * ms, 1.0, "set")),
+        citation="Diehl & Cook 2015, Front. Comput. Neurosci. 9:99 (their code; Brian2's "
+                 "examples/frompapers/Diehl_Cook_2015.py)",
+    )

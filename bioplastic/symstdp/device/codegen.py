@@ -43,8 +43,8 @@ from __future__ import annotations
 import contextlib
 import re
 
-__all__ = ["BioplasticCodeObject", "lean_network_loop", "use_calendar_threshold",
-           "use_dense_synapses", "use_two_pass_threshold"]
+__all__ = ["BioplasticCodeObject", "dense_synapses_refusal", "lean_network_loop", "threshold_refusal",
+           "use_calendar_threshold", "use_dense_synapses", "use_two_pass_threshold"]
 
 _CODEOBJ_CLASS = None
 
@@ -136,26 +136,51 @@ def use_dense_synapses(synapses):
     no delays; otherwise the binary stops with an error naming the object.
     """
     from brian2.groups.group import CodeRunner
-    from brian2.groups.subgroup import Subgroup
 
     _require_cpp_standalone()
-    if isinstance(synapses.source, Subgroup) or isinstance(synapses.target, Subgroup):
-        raise ValueError(f"{synapses.name}: subgroups are not supported")
+    refusal = dense_synapses_refusal(synapses)
+    if refusal:
+        raise ValueError(refusal)
     codeobj_class = _codeobject_class()
     for pathway in synapses._pathways:
+        if pathway.prepost == "pre":
+            pathway.codeobj_class = codeobj_class
+    for obj in synapses.contained_objects:
+        if isinstance(obj, CodeRunner) and obj.template == "stateupdate" and obj.active:
+            obj.codeobj_class = codeobj_class
+
+
+def dense_synapses_refusal(synapses):
+    """Why the dense templates cannot generate ``synapses``, or None if they can.
+
+    The conditions (besides all-to-all, presynaptic-major connectivity without
+    delays, which the generated code checks when it runs): no subgroups, only
+    spike-triggered pathways, and no sums over synapses into presynaptic
+    variables on a presynaptic spike, or into pre- or postsynaptic variables
+    in a per-synapse operation (the vectorised row loops would reorder them).
+    """
+    from brian2.groups.group import CodeRunner
+    from brian2.groups.subgroup import Subgroup
+
+    if isinstance(synapses.source, Subgroup) or isinstance(synapses.target, Subgroup):
+        return f"{synapses.name}: subgroups are not supported"
+    for pathway in synapses._pathways:
         if pathway.event != "spike":
-            raise ValueError(f"{pathway.name}: only spike-triggered pathways can be dense")
+            return f"{pathway.name}: only spike-triggered pathways can be dense"
         # a postsynaptic spike updates a column: the compiler may vectorise the
         # sums into postsynaptic variables along it (-ffast-math reorders them),
         # which would change their rounding; so only presynaptic pathways
         if pathway.prepost == "pre":
             # the same holds for a write into presynaptic variables along a row
-            _check_no_reduction(pathway.name, pathway.code, ("_pre",))
-            pathway.codeobj_class = codeobj_class
+            why = _reduction(pathway.name, pathway.code, ("_pre",))
+            if why:
+                return why
     for obj in synapses.contained_objects:
         if isinstance(obj, CodeRunner) and obj.template == "stateupdate" and obj.active:
-            _check_no_reduction(obj.name, obj.abstract_code, ("_pre", "_post"))
-            obj.codeobj_class = codeobj_class
+            why = _reduction(obj.name, obj.abstract_code, ("_pre", "_post"))
+            if why:
+                return why
+    return None
 
 
 def use_two_pass_threshold(group):
@@ -177,12 +202,20 @@ def use_two_pass_threshold(group):
         its threshold calls ``rand()`` / ``randn()``.
     """
     _require_cpp_standalone()
+    refusal = threshold_refusal(group)
+    if refusal:
+        raise ValueError(refusal)
+    group.thresholder["spike"].codeobj_class = _codeobject_class()
+
+
+def threshold_refusal(group):
+    """Why the two-pass threshold template cannot generate ``group``'s threshold, or None."""
     thresholder = getattr(group, "thresholder", {}).get("spike")
     if thresholder is None:
-        raise ValueError(f"{group.name} has no spike threshold")
+        return f"{group.name} has no spike threshold"
     if re.search(r"\brandn?\(", str(group.events["spike"])):
-        raise ValueError(f"{group.name}: the threshold draws random numbers; keep Brian2's template")
-    thresholder.codeobj_class = _codeobject_class()
+        return f"{group.name}: the threshold draws random numbers; keep Brian2's template"
+    return None
 
 
 def use_calendar_threshold(group):
@@ -232,8 +265,9 @@ def _require_cpp_standalone():
                          f"not {type(device).__name__}")
 
 
-def _check_no_reduction(name, code, suffixes):
+def _reduction(name, code, suffixes):
     sums = sorted(n for n in _written(code) if n.endswith(suffixes))
     if sums:
-        raise ValueError(f"{name}: writes {', '.join(sums)} (a sum over synapses), which the dense "
-                         "templates do not generate")
+        return (f"{name}: writes {', '.join(sums)} (a sum over synapses), which the dense "
+                "templates do not generate")
+    return None

@@ -248,6 +248,14 @@ class Engine:
         thresholds of the hidden groups with the two-pass template, the input
         group's threshold with the calendar template, and the main loop with
         :func:`bioplastic.symstdp.device.codegen.lean_network_loop`; bit-identical results.
+        Each object whose code the templates cannot take (a rule that sums
+        into presynaptic variables, a threshold that draws random numbers)
+        keeps Brian2's own templates; the choice is printed and kept in
+        :attr:`templates`.
+    input_rule, label_rule, hidden_neuron : optional
+        The plasticity rules and the hidden neuron model
+        (:func:`bioplastic.symstdp.network.build_network`); default: the
+        sym-STDP network of Hao et al. (2020).
     """
 
     #: Brian2's device is global: building an Engine resets it, so only the
@@ -256,7 +264,8 @@ class Engine:
 
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
                  inhibition="pooled", seed=0, build_dir=None, verbose=True, cuda_options=None,
-                 runtime_target="cython", flush_denormals=True, dense_synapses=True, float32_theta=False):
+                 runtime_target="cython", flush_denormals=True, dense_synapses=True, float32_theta=False,
+                 input_rule=None, label_rule=None, hidden_neuron=None):
         Engine._newest = self._token = object()
         self.runtime_target = runtime_target
         self.flush_denormals = bool(flush_denormals)
@@ -275,6 +284,9 @@ class Engine:
         self.seed = int(seed)
         self.verbose = verbose
         self.cuda_options = dict(cuda_options or {})
+        self.input_rule, self.label_rule, self.hidden_neuron = input_rule, label_rule, hidden_neuron
+        #: Which generator each object got: ``{object name: "bioplastic" or "brian2 (reason)"}``.
+        self.templates = {}
         self.build_seconds = 0.0
         self._results_name = f"results_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         t0 = time.perf_counter()
@@ -287,21 +299,38 @@ class Engine:
         from bioplastic.symstdp.network import build_network
 
         self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed,
-                                   theta_decay="window" if self.float32 and not self.float32_theta else "step")
+                                   theta_decay="window" if self.float32 and not self.float32_theta else "step",
+                                   input_rule=input_rule, label_rule=label_rule, hidden_neuron=hidden_neuron)
         if self.dense_synapses:
-            from bioplastic.symstdp.device.codegen import use_calendar_threshold, use_dense_synapses, use_two_pass_threshold
-
-            use_dense_synapses(self.model.input_hidden)
-            use_dense_synapses(self.model.hidden_label)
-            for group in (self.model.excitatory, self.model.inhibitory):
-                use_two_pass_threshold(group)
-            use_calendar_threshold(self.model.input)
+            self._choose_templates()
         self._initial = self.model.initial_state
         if self.standalone:
             self._build()
         self.build_seconds = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ setup
+    def _choose_templates(self):
+        """bioplastic's templates where their conditions hold, Brian2's otherwise (logged)."""
+        from bioplastic.symstdp.device.codegen import (
+            dense_synapses_refusal, threshold_refusal, use_calendar_threshold, use_dense_synapses,
+            use_two_pass_threshold)
+
+        m = self.model
+        for obj, refusal, use in ((m.input_hidden, dense_synapses_refusal, use_dense_synapses),
+                                  (m.hidden_label, dense_synapses_refusal, use_dense_synapses),
+                                  (m.excitatory, threshold_refusal, use_two_pass_threshold),
+                                  (m.inhibitory, threshold_refusal, use_two_pass_threshold)):
+            why = refusal(obj)
+            if why is None:
+                use(obj)
+                self.templates[obj.name] = "bioplastic"
+            else:
+                self.templates[obj.name] = f"brian2 ({why})"
+                if self.verbose:
+                    print(f"[bioplastic] {obj.name}: Brian2's own templates ({why})", flush=True)
+        use_calendar_threshold(m.input)
+        self.templates[m.input.name] = "bioplastic"
+
     def is_current(self) -> bool:
         """Whether this Engine can still run: it is the newest of the process and Brian2's device
         was not reset since it was built (``device.reinit()``, e.g. by a test fixture)."""
@@ -338,6 +367,11 @@ class Engine:
                 "cuda_options": {k: str(v) for k, v in sorted(self.cuda_options.items())},
                 "flush_denormals": self.flush_denormals,
                 "dense_synapses": self.dense_synapses,
+                **({"model": {k: (v.to_dict() if v is not None else None) for k, v in (
+                    ("input_rule", self.input_rule), ("label_rule", self.label_rule),
+                    ("hidden_neuron", self.hidden_neuron))}}
+                   if any(v is not None for v in (self.input_rule, self.label_rule, self.hidden_neuron))
+                   else {}),
                 "code": _generating_code_digest(),
                 "compile_args": [str(a) for a in prefs.codegen.cpp.extra_compile_args_gcc]
                 + [str(a) for a in (prefs.codegen.cpp.extra_compile_args or [])],
