@@ -30,7 +30,7 @@ def _eval_every(text):
     return None if text == "auto" else cli.non_negative_int(text)
 
 
-def parser(dataset, default_hidden, default_train, default_test, description):
+def parser(dataset, default_hidden, default_train, default_test, description, model="hao-2020"):
     p = cli.parser(description, out_hint="runs/<dataset>-<N_E>-seed<seed>-<date>-<time>",
                    threads="OpenMP threads (cpp_standalone)")
     p.add_argument("--n-hidden", type=cli.positive_int, default=default_hidden,
@@ -71,17 +71,22 @@ def parser(dataset, default_hidden, default_train, default_test, description):
                    help="layer-by-layer training: start from the finished run RUN_DIR's input -> hidden "
                         "weights and theta, frozen, and train only the label pathway (same data set, "
                         "N_E, seed and --n-validation as that run)")
+    p.add_argument("--model", choices=["hao-2020", "diehl-cook-2015"], default=model,
+                   help="'hao-2020': the supervised sym-STDP network of Hao et al. (2020); 'diehl-cook-2015': "
+                        "the unsupervised STDP network of Diehl & Cook (2015), read out by neuron "
+                        "assignment (bioplastic.symstdp.models)")
     p.set_defaults(dataset=dataset)
     return p
 
 
-def main(dataset, default_hidden, default_train, default_test, description, argv=None):
+def main(dataset, default_hidden, default_train, default_test, description, argv=None, model="hao-2020"):
     """Parse ``argv`` and run :func:`bioplastic.symstdp.experiment.run_supervised`; the exit status."""
-    p = parser(dataset, default_hidden, default_train, default_test, description)
+    p = parser(dataset, default_hidden, default_train, default_test, description, model=model)
     args = cli.parse(p, argv)
     if args.float32_theta and not args.float32:
         p.error("argument --float32-theta: needs --float32")
-    out = cli.default_out(f"{dataset}-{args.n_hidden}-seed{args.seed}", args)
+    prefix = "diehl-cook-" if args.model == "diehl-cook-2015" else ""
+    out = cli.default_out(f"{prefix}{dataset}-{args.n_hidden}-seed{args.seed}", args)
     # heavy imports only after parsing, so --help is fast
     from bioplastic.symstdp.experiment import ExperimentConfig, RunInterrupted, run_supervised
 
@@ -91,7 +96,7 @@ def main(dataset, default_hidden, default_train, default_test, description, argv
         threads=args.threads, float32=args.float32, float32_theta=args.float32_theta, chunk_size=args.chunk_size, seed=args.seed,
         out=out, data_dir=args.data_dir, inhibition=args.inhibition, verbose=not args.quiet,
         overrides=tuple(args.param), eval_every=args.eval_every, n_eval=args.n_eval,
-        hidden_from=args.hidden_from, parameter_set=args.parameter_set)
+        hidden_from=args.hidden_from, parameter_set=args.parameter_set, model=args.model)
     return cli.run(run_supervised, cfg, resume=args.resume, interrupted=(RunInterrupted,))
 
 

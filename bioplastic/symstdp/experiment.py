@@ -43,7 +43,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +114,11 @@ class ExperimentConfig:
         weights, with its teacher.
     parameter_set : "paper" (the authors' values) or "learns" (ours where the
         paper's do not learn here: Fashion-MNIST at N_E = 6400), see
-        :func:`bioplastic.symstdp.params.model_params`.  The other run must have
+        :func:`bioplastic.symstdp.params.model_params`.
+    model : a name of :data:`bioplastic.symstdp.models.MODELS` ("hao-2020",
+        "diehl-cook-2015") or a :class:`bioplastic.symstdp.models.NetworkModel`
+        of your own (rules and hidden neuron as values); recorded in
+        ``run.json`` (a name, or the model's full description).  The other run must have
         the same data set, N_E, seed and validation split (else its hidden
         layer may have learned this run's validation samples).
     """
@@ -142,6 +146,7 @@ class ExperimentConfig:
     n_eval: int = 1000
     hidden_from: str | None = None
     parameter_set: str = "paper"
+    model: object = "hao-2020"
 
 
 #: Options that may differ between a run and its resumption.
@@ -150,10 +155,28 @@ _RESUMABLE_CHANGES = ("out", "verbose", "data_dir", "threads")
 _EXTENDABLE = ("epochs", "n_test")
 
 
-def _protocol_name(dataset):
-    """The protocol of a supervised run on ``dataset`` (``run.json``'s ``protocol``):
-    ``"supervised_mnist"`` or ``"supervised_fashion_mnist"``, as its script is named."""
-    return "supervised_" + dataset.replace("-", "_")
+def _protocol_name(dataset, model="hao-2020"):
+    """The protocol of a run on ``dataset`` (``run.json``'s ``protocol``), as its script is
+    named: ``"supervised_mnist"``, ``"supervised_fashion_mnist"``; ``"unsupervised_mnist"``
+    for the Diehl & Cook model."""
+    kind = "unsupervised_" if model == "diehl-cook-2015" else "supervised_"
+    return kind + dataset.replace("-", "_")
+
+
+def config_record(cfg) -> dict:
+    """``cfg`` as ``run.json`` records it (JSON types; a model of one's own as its description)."""
+    from bioplastic.symstdp.models import model_record
+
+    d = asdict(replace(cfg, model=None))
+    d["model"] = model_record(cfg.model)
+    return json.loads(json.dumps(d))
+
+
+def model_kwargs(cfg) -> dict:
+    """The rules and hidden neuron of ``cfg.model``, for :class:`~bioplastic.symstdp.device.engine.Engine`."""
+    from bioplastic.symstdp.models import resolve_model
+
+    return resolve_model(cfg.model, cfg.dataset, cfg.n_hidden, cfg.parameter_set)[1].engine_kwargs()
 
 
 def _log(cfg, msg):
@@ -255,6 +278,9 @@ def _validate(cfg):
         raise ValueError("n_validation must be non-negative")
     if cfg.eval_every is not None and (int(cfg.eval_every) != cfg.eval_every or cfg.eval_every < 0):
         raise ValueError(f"eval_every must be a non-negative integer (0 = off), got {cfg.eval_every!r}")
+    from bioplastic.symstdp.models import resolve_model
+
+    resolve_model(cfg.model, cfg.dataset, cfg.n_hidden, cfg.parameter_set)  # a clear error for a bad model
     if cfg.hidden_from is not None:
         _hidden_layer_source(cfg)
 
@@ -532,12 +558,13 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
         Any other problem with the run directory (options differ from the
         recorded run, a write failed, ...).
     """
-    from bioplastic.symstdp.params import model_params, params_as_strings, with_overrides
+    from bioplastic.symstdp.models import resolve_model
+    from bioplastic.symstdp.params import params_as_strings, with_overrides
 
     _validate(cfg)
     command = list(command if command is not None else sys.argv)
-    params = with_overrides(model_params(cfg.dataset, cfg.n_hidden, cfg.parameter_set),
-                            dict(cfg.overrides))
+    params, net_model = resolve_model(cfg.model, cfg.dataset, cfg.n_hidden, cfg.parameter_set)
+    params = with_overrides(params, dict(cfg.overrides))
     out = Path(cfg.out)
     # room for a checkpoint being replaced (old + new copy of the weights) and the results
     n_weights = params.n_input * params.n_hidden + 2 * params.n_hidden * params.label.n_classes
@@ -570,7 +597,7 @@ def _run_locked(cfg, resume, command, params, out, stop, params_strings):
             raise runs.RunError(f"cannot resume: {record_path} is unreadable ({err})") from err
         old_cfg = old.get("config", {})
         defaults = {f.name: f.default for f in fields(ExperimentConfig)}
-        mine = json.loads(json.dumps(asdict(cfg)))
+        mine = config_record(cfg)
         recorded = {k: old_cfg.get(k, json.loads(json.dumps(defaults[k]))) for k in mine}
         diff = {k for k in mine if k not in _RESUMABLE_CHANGES + _EXTENDABLE and recorded[k] != mine[k]}
         extended = {k: (recorded[k], mine[k]) for k in _EXTENDABLE if recorded[k] != mine[k]}
@@ -629,7 +656,7 @@ def _run_locked(cfg, resume, command, params, out, stop, params_strings):
     eval_split, eval_source, eval_x, eval_y, _ = _evaluation_subset(cfg, data)
     eval_every = (evaluation_every(total, len(eval_y)) if cfg.eval_every is None else int(cfg.eval_every))
     record = runs.new_record(
-        "symstdp", _protocol_name(cfg.dataset), command, cfg.seed, asdict(cfg),
+        "symstdp", _protocol_name(cfg.dataset, cfg.model), command, cfg.seed, config_record(cfg),
         device=cfg.device,
         threads=cfg.threads,
         float32=cfg.float32,
@@ -658,7 +685,7 @@ def _run_locked(cfg, resume, command, params, out, stop, params_strings):
     engine = Engine(params, device=cfg.device, chunk_size=cfg.chunk_size, threads=cfg.threads,
                     float32=cfg.float32, float32_theta=cfg.float32_theta, inhibition=cfg.inhibition,
                     seed=cfg.seed,
-                    verbose=cfg.verbose)
+                    verbose=cfg.verbose, **model_kwargs(cfg))
     try:
         return _train_and_test(cfg, params, out, engine, ckpt, old if ckpt is not None else record,
                                data, stop, resume_cmd,
@@ -1092,7 +1119,8 @@ def record_raster(params, state, image, label, path, cfg=None):
     reinit_and_delete()
     seed = cfg.seed if cfg is not None else 0
     eng = Engine(params, device="runtime", chunk_size=1, seed=seed, verbose=False,
-                 inhibition=cfg.inhibition if cfg is not None else "pooled", runtime_target="numpy")
+                 inhibition=cfg.inhibition if cfg is not None else "pooled", runtime_target="numpy",
+                 **(model_kwargs(cfg) if cfg is not None else {}))
     m = eng.model
     layers = {"input": m.input, "hidden": m.excitatory, "inhibitory": m.inhibitory, "label": m.label}
     monitors = {name: SpikeMonitor(group, record=True) for name, group in layers.items()}
