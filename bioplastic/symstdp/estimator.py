@@ -41,13 +41,15 @@ READOUTS = ("supervised", "assignment")
 _BUILT = {"config": None, "engine": None}
 
 
-def _engine_for(params, device, chunk_size, threads, float32, verbose):
+def _engine_for(params, device, chunk_size, threads, float32, verbose, net_model=None):
     """The Engine of *params*: the one built last if it fits and is still current, else a new one."""
     from bioplastic.symstdp.device.engine import Engine
+    from bioplastic.symstdp.models import HAO_2020
     from bioplastic.symstdp.params import params_as_strings
 
+    net_model = HAO_2020 if net_model is None else net_model
     config = (json.dumps(params_as_strings(params), sort_keys=True, default=str), device,
-              int(chunk_size), int(threads), bool(float32))
+              int(chunk_size), int(threads), bool(float32), json.dumps(net_model.to_dict(), sort_keys=True))
     engine = _BUILT["engine"]
     if engine is not None and _BUILT["config"] == config and engine.is_current():
         return engine
@@ -59,7 +61,8 @@ def _engine_for(params, device, chunk_size, threads, float32, verbose):
     del engine
     gc.collect()
     engine = Engine(params, device=device, chunk_size=chunk_size, threads=threads, float32=float32,
-                    seed=0, verbose=verbose, runtime_target="numpy" if device == "runtime" else "cython")
+                    seed=0, verbose=verbose, runtime_target="numpy" if device == "runtime" else "cython",
+                    **net_model.engine_kwargs())
     _BUILT.update(config=config, engine=engine)
     return engine
 
@@ -159,6 +162,11 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         (``bioplastic.symstdp.params.with_overrides``).
     verbose : bool, default False
         Build output and one progress line per epoch.
+    model : str or NetworkModel, default "hao-2020"
+        The equations the network is built from: a name of
+        ``bioplastic.symstdp.models.MODELS`` ("hao-2020", "diehl-cook-2015")
+        or a :class:`~bioplastic.symstdp.models.NetworkModel` with rules and
+        a hidden neuron of your own (README, "Your own rule").
 
     Attributes
     ----------
@@ -176,7 +184,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def __init__(self, n_hidden=100, variant="mnist", parameter_set="paper", epochs=1, readout="supervised",
                  device="cpp_standalone", float32=False, threads=1, chunk_size=100, seed=0, overrides=None,
-                 verbose=False):
+                 verbose=False, model="hao-2020"):
         self.n_hidden = n_hidden
         self.variant = variant
         self.parameter_set = parameter_set
@@ -189,6 +197,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.seed = seed
         self.overrides = overrides
         self.verbose = verbose
+        self.model = model
 
     # ------------------------------------------------------------------ scikit-learn protocol
     def __sklearn_tags__(self):
@@ -203,6 +212,9 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         check_choice(self, "variant", VARIANTS)
         check_choice(self, "readout", READOUTS)
         check_choice(self, "device", ("cpp_standalone", "runtime", "cuda_standalone"))
+        from bioplastic.symstdp.models import resolve_model
+
+        resolve_model(self.model, self.variant, 1, self.parameter_set)   # a clear error for a bad model
         if self.overrides is not None and not isinstance(self.overrides, dict):
             raise ValueError(f"overrides must be a dict {{'table.field': quantity}}, got {self.overrides!r}")
 
@@ -219,9 +231,10 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     def _params(self):
         from dataclasses import replace
 
-        from bioplastic.symstdp.params import model_params, with_overrides
+        from bioplastic.symstdp.models import resolve_model
+        from bioplastic.symstdp.params import with_overrides
 
-        params = model_params(self.variant, int(self.n_hidden), self.parameter_set)
+        params, _ = resolve_model(self.model, self.variant, int(self.n_hidden), self.parameter_set)
         n_input = int(self.n_features_in_)
         # the paper's input scaling target is per pixel (0.1 * w_max for MNIST, 0.025 for
         # Fashion-MNIST, times 784): images of another size keep the target per pixel
@@ -232,9 +245,14 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             params = with_overrides(params, self.overrides)
         return params
 
+    def _net_model(self):
+        from bioplastic.symstdp.models import resolve_model
+
+        return resolve_model(self.model, self.variant, int(self.n_hidden), self.parameter_set)[1]
+
     def _engine(self, params):
         return _engine_for(params, self.device, int(self.chunk_size), int(self.threads), bool(self.float32),
-                           bool(self.verbose))
+                           bool(self.verbose), self._net_model())
 
     def _initial_state(self, engine):
         from bioplastic.symstdp.network import random_initial_weights, state_key
@@ -354,6 +372,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         from bioplastic import runs
         from bioplastic.symstdp.experiment import _load_checkpoint, params_differences
+        from bioplastic.symstdp.models import model_from_record
         from bioplastic.symstdp.params import params_as_strings
 
         run_dir = Path(run_dir)
@@ -367,7 +386,8 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                   parameter_set=cfg.get("parameter_set", "paper"), epochs=int(cfg.get("epochs", 1)),
                   device=cfg.get("device", "cpp_standalone"), float32=bool(cfg.get("float32", False)),
                   threads=int(cfg.get("threads", 1)), chunk_size=int(cfg.get("chunk_size", 100)),
-                  seed=int(cfg.get("seed", 0)), overrides=overrides or None)
+                  seed=int(cfg.get("seed", 0)), overrides=overrides or None,
+                  model=model_from_record(cfg.get("model")))
         clf.n_features_in_ = int(record.get("n_input", 784))
         clf.classes_ = np.asarray(record.get("classes", np.arange(int(record.get("n_label", 10)))))
         params = clf._params()
@@ -410,6 +430,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         from bioplastic import runs
         from bioplastic.gradient.rundir import command_of
         from bioplastic.symstdp.experiment import _save_checkpoint
+        from bioplastic.symstdp.models import model_record
         from bioplastic.symstdp.network import weight_arrays
         from bioplastic.symstdp.params import params_as_strings
 
@@ -419,7 +440,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         config = {"dataset": self.variant, "n_hidden": int(self.n_hidden), "parameter_set": self.parameter_set,
                   "epochs": int(self.epochs), "device": self.device, "float32": bool(self.float32),
                   "threads": int(self.threads), "chunk_size": int(self.chunk_size), "seed": int(self.seed),
-                  "readout": self.readout,
+                  "readout": self.readout, "model": model_record(self.model),
                   "overrides": [[k, repr(v)] for k, v in sorted((self.overrides or {}).items())]}
         record = runs.new_record(
             "symstdp", "SymSTDPClassifier", command_of(), int(self.seed), config,
@@ -488,7 +509,8 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         k = 4 * n          # room for re-presentations (fewer than 5 hidden spikes: shown again, brighter)
         _BUILT.update(config=None, engine=None)
         reinit_and_delete()
-        engine = Engine(params, device="runtime", chunk_size=k, seed=0, verbose=False, runtime_target="numpy")
+        engine = Engine(params, device="runtime", chunk_size=k, seed=0, verbose=False, runtime_target="numpy",
+                        **self._net_model().engine_kwargs())
         m = engine.model
         layers = {"input": m.input, "hidden": m.excitatory, "inhibitory": m.inhibitory, "label": m.label}
         monitors = {name: SpikeMonitor(group, record=True) for name, group in layers.items()}
