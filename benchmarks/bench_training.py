@@ -270,6 +270,9 @@ def main(argv=None):
     ap.add_argument("--param", action="append", default=[], type=_override, metavar="TABLE.FIELD=VALUE",
                     help="override a model parameter at every size, as in the protocols, e.g. "
                          "--param \"method='implicit_euler'\"")
+    ap.add_argument("--model", choices=["hao-2020", "diehl-cook-2015"], default="hao-2020",
+                    help="the network the engine runs (bioplastic.symstdp.models); 'diehl-cook-2015' "
+                         "is the model of the --diehl-cook example, built from bioplastic's parts")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -278,8 +281,13 @@ def main(argv=None):
 
     from bioplastic.data.datasets import load_mnist
     from bioplastic.symstdp.device.engine import Engine
-    from bioplastic.symstdp.params import model_params, with_overrides
+    from bioplastic.symstdp.models import resolve_model
+    from bioplastic.symstdp.params import with_overrides
 
+    def model_params(dataset, n):
+        return resolve_model(args.model, dataset, n)[0]
+
+    model_kwargs = resolve_model(args.model)[1].engine_kwargs()
     overrides = dict(args.param)
     try:  # a bad override fails before any data is loaded or code compiled
         with_overrides(model_params("mnist", args.sizes[0]), overrides)
@@ -287,10 +295,10 @@ def main(argv=None):
         ap.error(str(err))
 
     machine = machine_description()
-    print(f"machine: {machine}; {load_average()}", flush=True)
+    print(f"machine: {machine}; {load_average()}; model {args.model}", flush=True)
     x, y = load_mnist("train", data_dir=args.data_dir)
     precisions = args.precisions or (["float32"] if args.float32 else ["float64"])
-    results = {"machine": machine, "chunk_size": args.chunk_size, "float32": args.float32,
+    results = {"machine": machine, "model": args.model, "chunk_size": args.chunk_size, "float32": args.float32,
                "precisions": precisions, "rest_jumps_ms": args.rest_jumps,
                "overrides": overrides,
                "sizes": {}, "reference": {}}
@@ -320,7 +328,7 @@ def main(argv=None):
                 reinit_and_delete()
                 pj = with_overrides(p, {"input.t_rest_jump": f"{jump!r}*ms"}) if jump else p
                 eng = Engine(pj, device=dev, chunk_size=args.chunk_size, threads=threads,
-                             verbose=False, dense_synapses=dense, **PRECISIONS[prec])
+                             verbose=False, dense_synapses=dense, **PRECISIONS[prec], **model_kwargs)
                 # after the Engine: building resets the device's run command
                 child_log = _wrap_binary(tmp) if dev == "cpp_standalone" else None
                 r = _time_engine(eng, x, y, n_samples, child_log)
@@ -342,7 +350,7 @@ def main(argv=None):
                           "(same run)", flush=True)
         if n in args.runtime_sizes:
             reinit_and_delete()
-            eng = Engine(p, device="runtime", chunk_size=1, verbose=False)
+            eng = Engine(p, device="runtime", chunk_size=1, verbose=False, **model_kwargs)
             r = _time_engine(eng, x, y, args.runtime_samples)
             row["runtime_python_loop"] = r
             report(n, "runtime loop (1 run/sample)", r)

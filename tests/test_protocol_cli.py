@@ -35,6 +35,7 @@ SYMSTDP = SHARED + SEED + THREADS + [
     (["--n-eval", "0"], "--n-eval"), (["--eval-every", "-1"], "--eval-every"),
     (["--device", "gpu"], "--device"), (["--inhibition", "none"], "--inhibition"),
     (["--parameter-set", "best"], "--parameter-set"), (["--float32-theta"], "--float32-theta"),
+    (["--model", "bcm"], "--model"),
 ]
 
 SURROGATE = SHARED + SEED + THREADS + [
@@ -65,6 +66,7 @@ ADAPTIVE = SHARED + THREADS + [
 CASES = {
     "supervised_mnist.py": SYMSTDP,
     "supervised_fashion_mnist.py": SYMSTDP,
+    "unsupervised_mnist.py": SYMSTDP,
     "surrogate_randman.py": SURROGATE + [
         (["--n-classes", "1"], "--n-classes"), (["--n-units", "0"], "--n-units"), (["--n-samples", "0"], "--n-samples"),
         (["--nb-steps", "0"], "--nb-steps"), (["--split", "8", "-1", "1"], "--split"), (["--alpha", "nan"], "--alpha"),
