@@ -184,6 +184,17 @@ def random_initial_weights(params, seed=None):
     }
 
 
+def _own_state_variables(neuron):
+    """Per-neuron state variables of a hidden neuron model that the default model does not have."""
+    from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER
+
+    known = {"v", "ge", "theta", "count", "learning", "gi", "gi_self", "gi_pool", "wsum", "scale"}
+    eqs = Equations(neuron.equations)
+    return sorted(name for name, eq in eqs.items()
+                  if eq.type in (DIFFERENTIAL_EQUATION, PARAMETER) and name not in known
+                  and not {"linked", "shared", "constant"} & set(eq.flags))
+
+
 def _check_rule(rule, which):
     if not isinstance(rule, PlasticityRule):
         raise TypeError(f"{which} must be a PlasticityRule (bioplastic.symstdp.plasticity), "
@@ -320,10 +331,9 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     initial.update({(lab, tr.name): np.zeros(n_lab) for tr in label_rule.post_traces})
     initial[(lab, "wsum")] = w_hl.sum(axis=0)
     initial.update({(inp, tr.name): np.zeros(n_in) for tr in input_rule.pre_traces})
-    # the neuron model's own variables beyond the defaults' (e.g. Diehl & Cook's timer) start at 0
-    known = {"v", "ge", "theta", "count", "learning", "gi", "gi_self", "gi_pool", "wsum", "scale"}
-    extra = sorted(set(Equations(neuron.equations).diff_eq_names) - known)
-    initial.update({(exc, name): np.zeros(n_e) for name in extra})
+    # the neuron model's own state variables beyond the defaults' (e.g. Diehl & Cook's timer)
+    # start at 0 and are carried from chunk to chunk like the others
+    initial.update({(exc, name): np.zeros(n_e) for name in _own_state_variables(neuron)})
     initial[(ctrl, "intensity")] = np.array([float(p.input.intensity_init)])
     if inhibition == "pooled":
         initial[(pool, "g")] = np.zeros(1)

@@ -49,6 +49,10 @@ conductances.
   10000 held-out samples), while training took 38.8 vs 46.7 ms per sample
   side by side.
 
+The hidden neuron model is a value (:class:`HiddenNeuron`: equations,
+threshold, reset): :data:`HAO_2020_NEURON` by default, :data:`DIEHL_COOK_NEURON`
+for Diehl & Cook (2015), or one's own (``docs/models.rst``).
+
 The variants use ``"euler"`` below N_E = 6400 and ``"implicit_euler"`` at
 6400 (``"exponential_euler"`` before session 5), where the inhibitory group
 keeps ``"euler"``

@@ -21,6 +21,15 @@ is not recomputed from the weights every step: each STDP update adds its
 (clipped) weight change to the postsynaptic ``wsum``, and the scaling factor
 is computed from it once per window.
 
+**Rules as values**.  A pathway's rule is a :class:`PlasticityRule`: its
+Brian2 statements, parameters and the :class:`Trace` objects its pre- and
+postsynaptic neurons keep.  :func:`sym_stdp` builds the rule above from a
+pathway's parameter table (the default of both pathways; it generates
+exactly :data:`SYM_STDP_ON_PRE` / :data:`SYM_STDP_ON_POST`),
+:func:`diehl_cook_stdp` the rule of Diehl & Cook (2015).  Scaling applies to
+every rule (the network adds the ``wsum`` bookkeeping around its updates).
+``docs/models.rst``.
+
 Variables a learning neuron group gets: ``xpre`` (when it is presynaptic to a
 plastic pathway), ``xpost`` (postsynaptic), ``wsum`` and ``scale``
 (postsynaptic), and the shared flag ``learning`` (postsynaptic; 0 switches
