@@ -270,7 +270,7 @@ def main(argv=None):
     ap.add_argument("--param", action="append", default=[], type=_override, metavar="TABLE.FIELD=VALUE",
                     help="override a model parameter at every size, as in the protocols, e.g. "
                          "--param \"method='implicit_euler'\"")
-    ap.add_argument("--model", choices=["hao-2020", "diehl-cook-2015"], default="hao-2020",
+    ap.add_argument("--model", choices=["hao-2020", "diehl-cook-2015", "diehl-cook-2015-delays"], default="hao-2020",
                     help="the network the engine runs (bioplastic.symstdp.models); 'diehl-cook-2015' "
                          "is the model of the --diehl-cook example, built from bioplastic's parts")
     ap.add_argument("--data-dir", default=None)

@@ -240,3 +240,69 @@ def test_diehl_cook_model_takes_their_table():
     # a model of one's own takes the variant's table unchanged
     mine, _ = resolve_model(NetworkModel("mine", input_rule=PAIR_STDP), "mnist", 400)
     assert mine == hao
+
+
+def _one_chunk(net_model, n_hidden=6, device="runtime", build_dir=None):
+    from brian2.devices import reinit_and_delete
+
+    reinit_and_delete()
+    p, _ = resolve_model(net_model, "mnist", n_hidden)
+    p = p.replace(input=_det_params().input, label=_det_params().label)
+    kw = dict(build_dir=build_dir) if device != "runtime" else dict(runtime_target="numpy")
+    eng = Engine(p, device=device, chunk_size=3, seed=5, verbose=False, **kw, **net_model.engine_kwargs())
+    rates = ((np.random.default_rng(0).random((3, 784)) < 0.05) * 1020.0)
+    state, res = eng.run_chunk(eng.initial_state(), rates, np.array([1, 2, 3]), True, seed=1)
+    return eng, state, res
+
+
+def test_diehl_cook_traces_per_synapse_differ_from_per_neuron_only_at_same_step_pairings():
+    """Their code keeps the traces per synapse (event-driven); ours per neuron.  Without delays
+    the two differ only when a pre- and a postsynaptic spike fall in the same step (the synapse's
+    ``pre`` is set before that step's potentiation, the neuron's after it).  One window of
+    Poisson input (the same input spikes in both): with depression alone the weights are the
+    same; with potentiation alone they differ only at the few same-step pairings."""
+    from brian2.devices import reinit_and_delete
+
+    def one_window(nu_pre, nu_post, synaptic):
+        reinit_and_delete()
+        rule = diehl_cook_stdp(nu_pre=nu_pre, nu_post=nu_post, synaptic_traces=synaptic)
+        net_model = NetworkModel("dc", input_rule=rule, hidden_neuron=DIEHL_COOK_NEURON)
+        p, _ = resolve_model(DIEHL_COOK_2015, "mnist", 6)
+        eng = Engine(p, device="runtime", chunk_size=1, seed=5, verbose=False, runtime_target="numpy",
+                     **net_model.engine_kwargs())
+        rng = np.random.default_rng(0)
+        rates = rng.uniform(0, 64, (1, 784)) * (rng.random((1, 784)) < 0.3)
+        state, res = eng.run_chunk(eng.initial_state(), rates, np.array([1]), True, seed=1)
+        return state["input_hidden.w"], res.hidden_counts
+
+    w_n, c_n = one_window(0.0001, 0.0, False)
+    w_s, c_s = one_window(0.0001, 0.0, True)
+    assert c_n.sum() > 0 and np.array_equal(c_n, c_s)
+    np.testing.assert_allclose(w_n, w_s, rtol=1e-12, atol=1e-15)
+    w_n, c_n = one_window(0.0, 0.01, False)
+    w_s, c_s = one_window(0.0, 0.01, True)
+    assert np.array_equal(c_n, c_s)
+    same = np.isclose(w_n, w_s, rtol=1e-12, atol=1e-15)
+    assert 0.9 < same.mean() < 1.0, same.mean()        # most synapses saw no same-step pairing
+    assert np.all(w_s >= w_n - 1e-15)                    # where they did, the synapse counted 1
+    with pytest.raises(ValueError, match="synaptic_traces"):
+        diehl_cook_stdp(max_delay=10 * ms)
+
+
+@pytest.mark.standalone
+def test_diehl_cook_with_delays_falls_back_and_equals_runtime(tmp_path):
+    """Their input delays (uniform in [0, 10 ms), drawn once from the seed): Brian2's templates on
+    cpp_standalone, the same spikes and weights as runtime mode; the delays change what is learned."""
+    from bioplastic.symstdp.models import DIEHL_COOK_2015_DELAYS
+
+    e_rt, s_rt, r_rt = _one_chunk(DIEHL_COOK_2015_DELAYS)
+    delays = np.asarray(e_rt.model.input_hidden.pre.delay / ms)
+    assert delays.size == 784 * 6 and 0 <= delays.min() and delays.max() < 10 and delays.std() > 2
+    e_cpp, s_cpp, r_cpp = _one_chunk(DIEHL_COOK_2015_DELAYS, device="cpp_standalone",
+                                     build_dir=tmp_path / "build")
+    assert e_cpp.templates["input_hidden"].startswith("brian2 (") and "delays" in e_cpp.templates["input_hidden"]
+    assert r_rt.hidden_counts.sum() > 0
+    assert np.array_equal(r_rt.hidden_counts, r_cpp.hidden_counts)
+    np.testing.assert_allclose(s_rt["input_hidden.w"], s_cpp["input_hidden.w"], rtol=1e-7, atol=1e-12)
+    _, s_nodelay, _ = _one_chunk(DIEHL_COOK_2015)
+    assert not np.allclose(s_nodelay["input_hidden.w"], s_rt["input_hidden.w"])

@@ -71,10 +71,11 @@ def parser(dataset, default_hidden, default_train, default_test, description, mo
                    help="layer-by-layer training: start from the finished run RUN_DIR's input -> hidden "
                         "weights and theta, frozen, and train only the label pathway (same data set, "
                         "N_E, seed and --n-validation as that run)")
-    p.add_argument("--model", choices=["hao-2020", "diehl-cook-2015"], default=model,
+    p.add_argument("--model", choices=["hao-2020", "diehl-cook-2015", "diehl-cook-2015-delays"], default=model,
                    help="'hao-2020': the supervised sym-STDP network of Hao et al. (2020); 'diehl-cook-2015': "
                         "the unsupervised STDP network of Diehl & Cook (2015), read out by neuron "
-                        "assignment (bioplastic.symstdp.models)")
+                        "assignment; 'diehl-cook-2015-delays': the same with their per-synapse traces and "
+                        "input delays (Brian2's templates, slower) (bioplastic.symstdp.models)")
     p.set_defaults(dataset=dataset)
     return p
 
@@ -85,7 +86,7 @@ def main(dataset, default_hidden, default_train, default_test, description, argv
     args = cli.parse(p, argv)
     if args.float32_theta and not args.float32:
         p.error("argument --float32-theta: needs --float32")
-    prefix = "diehl-cook-" if args.model == "diehl-cook-2015" else ""
+    prefix = "diehl-cook-" if args.model.startswith("diehl-cook") else ""
     out = cli.default_out(f"{prefix}{dataset}-{args.n_hidden}-seed{args.seed}", args)
     # heavy imports only after parsing, so --help is fast
     from bioplastic.symstdp.experiment import ExperimentConfig, RunInterrupted, run_supervised

@@ -159,7 +159,7 @@ def _protocol_name(dataset, model="hao-2020"):
     """The protocol of a run on ``dataset`` (``run.json``'s ``protocol``), as its script is
     named: ``"supervised_mnist"``, ``"supervised_fashion_mnist"``; ``"unsupervised_mnist"``
     for the Diehl & Cook model."""
-    kind = "unsupervised_" if model == "diehl-cook-2015" else "supervised_"
+    kind = "unsupervised_" if isinstance(model, str) and model.startswith("diehl-cook") else "supervised_"
     return kind + dataset.replace("-", "_")
 
 

@@ -33,7 +33,8 @@ from dataclasses import dataclass, replace
 from bioplastic.symstdp.neurons import DIEHL_COOK_NEURON, HiddenNeuron
 from bioplastic.symstdp.plasticity import PlasticityRule, diehl_cook_stdp
 
-__all__ = ["NetworkModel", "MODELS", "HAO_2020", "DIEHL_COOK_2015", "resolve_model", "model_record",
+__all__ = ["NetworkModel", "MODELS", "HAO_2020", "DIEHL_COOK_2015", "DIEHL_COOK_2015_DELAYS", "resolve_model",
+           "model_record",
            "model_from_record"]
 
 
@@ -83,11 +84,25 @@ class NetworkModel:
                    hidden_neuron=part("hidden_neuron", HiddenNeuron))
 
 
+def _ms(value):
+    from brian2 import ms
+
+    return value * ms
+
+
 HAO_2020 = NetworkModel("hao-2020")
 DIEHL_COOK_2015 = NetworkModel("diehl-cook-2015", input_rule=diehl_cook_stdp(),
                                hidden_neuron=DIEHL_COOK_NEURON)
+#: Diehl & Cook as their code has it: traces per synapse and input delays uniform in [0, 10 ms)
+#: (Brian2's own templates: slower).
+DIEHL_COOK_2015_DELAYS = NetworkModel(
+    "diehl-cook-2015-delays", input_rule=diehl_cook_stdp(synaptic_traces=True, max_delay=_ms(10)),
+    hidden_neuron=DIEHL_COOK_NEURON)
 #: The named models of the protocols' ``--model``.
-MODELS = {"hao-2020": HAO_2020, "diehl-cook-2015": DIEHL_COOK_2015}
+MODELS = {"hao-2020": HAO_2020, "diehl-cook-2015": DIEHL_COOK_2015,
+          "diehl-cook-2015-delays": DIEHL_COOK_2015_DELAYS}
+#: Models that take Diehl & Cook's parameter values.
+_DIEHL_COOK = ("diehl-cook-2015", "diehl-cook-2015-delays")
 
 
 def _diehl_cook_params(params):
@@ -131,7 +146,7 @@ def resolve_model(model, dataset="mnist", n_hidden=100, parameter_set="paper"):
         raise TypeError(f"model must be a name of {sorted(MODELS)} or a NetworkModel, "
                         f"got {type(model).__name__}")
     params = model_params(dataset, n_hidden, parameter_set)
-    if net_model.name == "diehl-cook-2015" and net_model == DIEHL_COOK_2015:
+    if net_model.name in _DIEHL_COOK and net_model == MODELS[net_model.name]:
         params = _diehl_cook_params(params)
     return params, net_model
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Clock, Equations, Network, StateMonitor, Synapses, ms
+from brian2 import Clock, Equations, Network, StateMonitor, Synapses, ms, second
 
 from bioplastic.symstdp.neurons import make_excitatory, make_inhibitory, make_input, make_label, make_pool
 from bioplastic.symstdp.plasticity import SCALING_NEURON_CODE, SCALING_SYNAPSE_CODE, PlasticityRule, sym_stdp
@@ -153,7 +153,7 @@ def state_key(group, var) -> str:
     return f"{group.name}.{var}_{get_unit(dim)!r}"
 
 
-def _plastic_synapses(pre, post, rule, name, clock, transmit="ge_post += w"):
+def _plastic_synapses(pre, post, rule, name, clock, transmit="ge_post += w", seed=None):
     syn = Synapses(
         pre,
         post,
@@ -165,9 +165,13 @@ def _plastic_synapses(pre, post, rule, name, clock, transmit="ge_post += w"):
         name=name,
         # one scalar delay per pathway, not an array of zeros per synapse (two
         # 40 MB arrays at N_E = 6400, allocated, written and read every chunk)
-        delay={"pre": 0 * ms, "post": 0 * ms},
+        **({} if rule.max_delay is not None else {"delay": {"pre": 0 * ms, "post": 0 * ms}}),
     )
     syn.connect()  # all-to-all, pre-major order: synapse k = i * n_post + j
+    if rule.max_delay is not None:
+        # drawn once from the network's seed (a stream of its own), fixed for the whole run
+        rng = np.random.default_rng([0 if seed is None else int(seed), 0xDE1A7])
+        syn.pre.delay = rng.uniform(0, float(rule.max_delay), len(pre) * len(post)) * second
     return syn
 
 
@@ -297,8 +301,8 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     objects.append(counter)
 
     # plastic pathways and their scaling at the start of every window
-    inp_exc = _plastic_synapses(inp, exc, input_rule, "input_hidden", step)
-    exc_lab = _plastic_synapses(exc, lab, label_rule, "hidden_label", step)
+    inp_exc = _plastic_synapses(inp, exc, input_rule, "input_hidden", step, seed=seed)
+    exc_lab = _plastic_synapses(exc, lab, label_rule, "hidden_label", step, seed=seed)
     for post, syn in ((exc, inp_exc), (lab, exc_lab)):
         post.run_regularly(SCALING_NEURON_CODE, clock=window, when="start", order=-4,
                            name=f"{post.name}_scaling")

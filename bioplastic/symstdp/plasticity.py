@@ -222,9 +222,18 @@ class PlasticityRule:
     pre_traces, post_traces : tuple of Trace
         Traces the presynaptic and postsynaptic neurons keep for this rule.
     model : str
-        Synaptic model equations; must declare ``w : 1``.
+        Synaptic model equations; must declare ``w : 1``.  May hold per-synapse
+        event-driven traces (``dx/dt = -x / tau : 1 (event-driven)``); these
+        restart at 0 in every chunk (the network carries only ``w`` of a
+        pathway between chunks; after the 150 ms rest such traces are down to
+        a few per cent).
     citation : str
         Where the rule comes from.
+    max_delay : Quantity, optional
+        Presynaptic spikes arrive after a delay drawn once per synapse,
+        uniform in ``[0, max_delay)`` from the network's seed (Diehl & Cook:
+        10 ms); None: no delays.  Delayed pathways are generated with
+        Brian2's own templates (the dense ones take no delays).
 
     Examples
     --------
@@ -249,9 +258,17 @@ class PlasticityRule:
     post_traces: tuple = ()
     model: str = SYM_STDP_MODEL
     citation: str = ""
+    max_delay: object = None
 
     def __post_init__(self):
         object.__setattr__(self, "parameters", dict(self.parameters))
+        if self.max_delay is not None:
+            from brian2 import second
+            from brian2.units.fundamentalunits import have_same_dimensions
+
+            if not have_same_dimensions(self.max_delay, second) or not float(self.max_delay) > 0:
+                raise ValueError(f"rule {self.name}: max_delay must be a positive time or None, "
+                                 f"got {self.max_delay!r}")
         object.__setattr__(self, "pre_traces", tuple(self.pre_traces))
         object.__setattr__(self, "post_traces", tuple(self.post_traces))
         for tr in self.pre_traces + self.post_traces:
@@ -291,7 +308,8 @@ class PlasticityRule:
                 "parameters": {k: repr(v) for k, v in self.parameters.items()},
                 "pre_traces": [t.to_dict() for t in self.pre_traces],
                 "post_traces": [t.to_dict() for t in self.post_traces],
-                "model": self.model, "citation": self.citation}
+                "model": self.model, "citation": self.citation,
+                "max_delay": repr(self.max_delay) if self.max_delay is not None else None}
 
     @classmethod
     def from_dict(cls, d: dict) -> "PlasticityRule":
@@ -305,7 +323,8 @@ class PlasticityRule:
                    parameters={k: parse_quantity(v) for k, v in d["parameters"].items()},
                    pre_traces=tuple(trace(t) for t in d["pre_traces"]),
                    post_traces=tuple(trace(t) for t in d["post_traces"]),
-                   model=d["model"], citation=d.get("citation", ""))
+                   model=d["model"], citation=d.get("citation", ""),
+                   max_delay=parse_quantity(d["max_delay"]) if d.get("max_delay") else None)
 
 
 def sym_stdp(stdp) -> PlasticityRule:
@@ -326,7 +345,7 @@ def sym_stdp(stdp) -> PlasticityRule:
 
 
 def diehl_cook_stdp(nu_pre=0.0001, nu_post=0.01, w_max=1.0, tau_pre=None, tau_post1=None,
-                    tau_post2=None) -> PlasticityRule:
+                    tau_post2=None, synaptic_traces=False, max_delay=None) -> PlasticityRule:
     """The STDP rule of Diehl & Cook (2015) as in their released code (and Brian2's example).
 
     Nearest-spike traces (set to 1 at a spike): a presynaptic spike depresses
@@ -344,17 +363,46 @@ def diehl_cook_stdp(nu_pre=0.0001, nu_post=0.01, w_max=1.0, tau_pre=None, tau_po
         1.
     tau_pre, tau_post1, tau_post2 : Quantity, optional
         20 ms, 20 ms, 40 ms.
+    synaptic_traces : bool
+        Keep the traces per synapse (event-driven, as their code does)
+        instead of per neuron.  Without delays the two differ only for a
+        pre- and a postsynaptic spike in the same step: the synapse's ``pre``
+        is set before that step's potentiation (the pairing counts 1), the
+        neuron's after it (``exp(-dt / tau_pre)``).  With delays a synapse's
+        ``pre`` is set when the spike arrives.
+    max_delay : Quantity, optional
+        Input delays uniform in ``[0, max_delay)`` (their code: 10 ms);
+        needs ``synaptic_traces``.
     """
     from brian2 import ms
 
+    tau_pre = tau_pre if tau_pre is not None else 20 * ms
+    tau_post1 = tau_post1 if tau_post1 is not None else 20 * ms
+    tau_post2 = tau_post2 if tau_post2 is not None else 40 * ms
+    if max_delay is not None and not synaptic_traces:
+        raise ValueError("max_delay needs synaptic_traces=True (a neuron's trace cannot be delayed per synapse)")
+    if synaptic_traces:
+        return PlasticityRule(
+            name="diehl-cook-stdp-synaptic",
+            model="""w : 1
+dpre/dt = -pre / tau_pre : 1 (event-driven)
+dpost1/dt = -post1 / tau_post1 : 1 (event-driven)
+dpost2/dt = -post2 / tau_post2 : 1 (event-driven)
+""",
+            on_pre="pre = 1\nw = clip(w - learning_post * nu_pre * post1, 0, w_max)",
+            on_post="w = clip(w + learning_post * nu_post * pre * post2, 0, w_max)\npost1 = 1\npost2 = 1",
+            parameters={"nu_pre": float(nu_pre), "nu_post": float(nu_post), "w_max": float(w_max),
+                        "tau_pre": tau_pre, "tau_post1": tau_post1, "tau_post2": tau_post2},
+            max_delay=max_delay,
+            citation="Diehl & Cook 2015 (their code: per-synapse traces, input delays U(0, 10 ms))",
+        )
     return PlasticityRule(
         name="diehl-cook-stdp",
         on_pre="w = clip(w - learning_post * nu_pre * post1_post, 0, w_max)",
         on_post="w = clip(w + learning_post * nu_post * pre_pre * post2_post, 0, w_max)",
         parameters={"nu_pre": float(nu_pre), "nu_post": float(nu_post), "w_max": float(w_max)},
-        pre_traces=(Trace("pre", tau_pre if tau_pre is not None else 20 * ms, 1.0, "set"),),
-        post_traces=(Trace("post1", tau_post1 if tau_post1 is not None else 20 * ms, 1.0, "set"),
-                     Trace("post2", tau_post2 if tau_post2 is not None else 40 * ms, 1.0, "set")),
+        pre_traces=(Trace("pre", tau_pre, 1.0, "set"),),
+        post_traces=(Trace("post1", tau_post1, 1.0, "set"), Trace("post2", tau_post2, 1.0, "set")),
         citation="Diehl & Cook 2015, Front. Comput. Neurosci. 9:99 (their code; Brian2's "
                  "examples/frompapers/Diehl_Cook_2015.py)",
     )

@@ -167,6 +167,8 @@ def dense_synapses_refusal(synapses):
     for pathway in synapses._pathways:
         if pathway.event != "spike":
             return f"{pathway.name}: only spike-triggered pathways can be dense"
+        if "delay" in pathway.variables and not pathway.variables["delay"].scalar:
+            return f"{pathway.name}: per-synapse delays (the dense templates take none)"
         # a postsynaptic spike updates a column: the compiler may vectorise the
         # sums into postsynaptic variables along it (-ffast-math reorders them),
         # which would change their rounding; so only presynaptic pathways
