@@ -35,7 +35,7 @@ SYMSTDP = SHARED + SEED + THREADS + [
     (["--n-eval", "0"], "--n-eval"), (["--eval-every", "-1"], "--eval-every"),
     (["--device", "gpu"], "--device"), (["--inhibition", "none"], "--inhibition"),
     (["--parameter-set", "best"], "--parameter-set"), (["--float32-theta"], "--float32-theta"),
-    (["--model", "bcm"], "--model"),
+    (["--model", "bcm"], "--model"), (["--n-assign", "0"], "--n-assign"),
 ]
 
 SURROGATE = SHARED + SEED + THREADS + [

@@ -71,6 +71,10 @@ def parser(dataset, default_hidden, default_train, default_test, description, mo
                    help="layer-by-layer training: start from the finished run RUN_DIR's input -> hidden "
                         "weights and theta, frozen, and train only the label pathway (same data set, "
                         "N_E, seed and --n-validation as that run)")
+    p.add_argument("--n-assign", type=cli.positive_int, default=10000 if model.startswith("diehl-cook") else 60000,
+                   help="the last N training responses assign each hidden neuron its class (assignment "
+                        "readout); default 60000 (the GeNN code), 10000 for Diehl & Cook (their evaluation "
+                        "assigns from 10000 training samples)")
     p.add_argument("--model", choices=["hao-2020", "diehl-cook-2015", "diehl-cook-2015-delays"], default=model,
                    help="'hao-2020': the supervised sym-STDP network of Hao et al. (2020); 'diehl-cook-2015': "
                         "the unsupervised STDP network of Diehl & Cook (2015), read out by neuron "
@@ -97,7 +101,8 @@ def main(dataset, default_hidden, default_train, default_test, description, argv
         threads=args.threads, float32=args.float32, float32_theta=args.float32_theta, chunk_size=args.chunk_size, seed=args.seed,
         out=out, data_dir=args.data_dir, inhibition=args.inhibition, verbose=not args.quiet,
         overrides=tuple(args.param), eval_every=args.eval_every, n_eval=args.n_eval,
-        hidden_from=args.hidden_from, parameter_set=args.parameter_set, model=args.model)
+        hidden_from=args.hidden_from, parameter_set=args.parameter_set, model=args.model,
+        n_assign=args.n_assign)
     return cli.run(run_supervised, cfg, resume=args.resume, interrupted=(RunInterrupted,))
 
 
