@@ -23,9 +23,11 @@ from brian2 import Clock, Equations, Network, StateMonitor, Synapses, ms, second
 
 from bioplastic.symstdp.neurons import make_excitatory, make_inhibitory, make_input, make_label, make_pool
 from bioplastic.symstdp.plasticity import SCALING_NEURON_CODE, SCALING_SYNAPSE_CODE, PlasticityRule, sym_stdp
-from bioplastic.symstdp.schedule import PRESENTING, make_controller, make_stimulus, schedule_namespace
+from bioplastic.symstdp.schedule import (PRESENTING, make_controller, make_sample_ids, make_stimulus,
+                                         schedule_namespace)
 
-__all__ = ["SymSTDPNetwork", "build_network", "random_initial_weights", "state_key", "INHIBITION_MODES"]
+__all__ = ["SymSTDPNetwork", "build_network", "random_initial_weights", "state_key", "INHIBITION_MODES",
+           "EVALUATION_MODES"]
 
 INHIBITION_MODES = ("pooled", "all-to-all")
 
@@ -74,6 +76,8 @@ class SymSTDPNetwork:
     inhibition: str
     state: list = field(default_factory=list)
     initial_state: dict = field(default_factory=dict)
+    sample_ids: object = None
+    evaluation: str = "sequential"
 
     @property
     def n_hidden(self) -> int:
@@ -206,9 +210,54 @@ def _check_rule(rule, which):
     return rule
 
 
+EVALUATION_MODES = ("sequential", "independent")
+
+
+def _add_rest_reset(inp, exc, inh, lab, pool, inhibition, window, input_rule, label_rule, neuron):
+    """Independent evaluation: while ``keyed`` is 1, every window starts from rest.
+
+    Every variable that the rest jump decays (:data:`~bioplastic.symstdp.neurons.REST_JUMP`:
+    membranes to ``v_rest``; conductances and traces to 0) is set to its value after an
+    endless rest; with ``keyed`` 0 the statements leave it unchanged (bit for bit).
+    """
+    from bioplastic.symstdp.neurons import REST_JUMP, TRACE_REST_JUMP
+
+    if neuron.rest_jump is None:
+        raise ValueError(f"independent evaluation needs the hidden neuron's rest code; the model "
+                         f"{neuron.name!r} has none (HiddenNeuron.rest_jump)")
+
+    def reset(*codes):
+        lines = []
+        for code in codes:
+            for line in str(code).splitlines():
+                name = line.split("=")[0].strip()
+                if name:
+                    rest = "v_rest" if name == "v" else "0"
+                    lines.append(f"{name} = keyed * {rest} + (1 - keyed) * {name}")
+        return "\n".join(lines)
+
+    def traces(*groups):
+        return [TRACE_REST_JUMP.format(name=tr.name) for g in groups for tr in g]
+
+    jobs = [
+        (exc, reset(neuron.rest_jump,
+                    REST_JUMP["excitatory_pooled" if inhibition == "pooled" else "excitatory_all_to_all"],
+                    *traces(input_rule.post_traces, label_rule.pre_traces))),
+        (inh, reset(REST_JUMP["inhibitory"])),
+        (lab, reset(REST_JUMP["label"], *traces(label_rule.post_traces))),
+        (inp, reset(*traces(input_rule.pre_traces))),
+    ]
+    if pool is not None:
+        jobs.append((pool, reset(REST_JUMP["pool"])))
+    for group, code in jobs:
+        if code.strip():
+            # first of all at a window start (before the rest jump, the controller and the input)
+            group.run_regularly(code, clock=window, when="start", order=-7, name=f"{group.name}_rest_reset")
+
+
 def build_network(params, chunk_size, inhibition="pooled", method=None,
                   seed=None, initial_weights=None, theta_decay="step",
-                  input_rule=None, label_rule=None, hidden_neuron=None):
+                  input_rule=None, label_rule=None, hidden_neuron=None, evaluation="sequential"):
     """Build the network of Hao et al. (2020) for one parameter variant.
 
     Parameters
@@ -241,11 +290,19 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     hidden_neuron : bioplastic.symstdp.neurons.HiddenNeuron, optional
         The excitatory neuron model; default
         :data:`~bioplastic.symstdp.neurons.HAO_2020_NEURON`.
+    evaluation : {"sequential", "independent"}
+        "independent" adds what makes an evaluation chunk (``keyed`` = 1 in
+        the controller) a function of each sample alone: keyed random numbers
+        for the input (:mod:`bioplastic.symstdp.random_streams`, keyed by the
+        samples' identities in ``sample_ids``) and every window starting from
+        rest.  Training chunks (``keyed`` = 0) are unchanged.
 
     Returns
     -------
     SymSTDPNetwork
     """
+    if evaluation not in EVALUATION_MODES:
+        raise ValueError(f"evaluation must be one of {EVALUATION_MODES}, got {evaluation!r}")
     if inhibition not in INHIBITION_MODES:
         raise ValueError(f"inhibition must be one of {INHIBITION_MODES}, got {inhibition!r}")
     if int(chunk_size) != chunk_size or chunk_size < 1:
@@ -265,15 +322,22 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     step = Clock(dt, name="step_clock")
     window = Clock(t_window, name="window_clock")
     stimulus, sample_labels = make_stimulus(chunk_size, n_in)
-    ctrl = make_controller(p.input, sample_labels, dt, clock=step, window_clock=window)
-    inp = make_input(n_in, p.input, input_rule.pre_traces, stimulus, ctrl, dt, clock=step, window_clock=window)
-    pool = (make_pool(p.excitatory, dt=dt, method=method, clock=step)
+    independent = evaluation == "independent"
+    sample_ids = make_sample_ids(chunk_size) if independent else None
+    ctrl = make_controller(p.input, sample_labels, dt, clock=step, window_clock=window, sample_ids=sample_ids)
+    keyed = ctrl if independent else None
+    inp = make_input(n_in, p.input, input_rule.pre_traces, stimulus, ctrl, dt, clock=step, window_clock=window,
+                     independent=independent)
+    pool = (make_pool(p.excitatory, dt=dt, method=method, clock=step, keyed_from=keyed)
             if inhibition == "pooled" else None)
     exc = make_excitatory(n_e, p.excitatory, p.input, input_rule.post_traces + label_rule.pre_traces,
                           p.stdp_input.w_total, inhibition=inhibition, pool=pool, dt=dt, method=method,
-                          clock=step, theta_decay=theta_decay, window_clock=window, neuron=neuron)
-    inh = make_inhibitory(n_e, p.inhibitory, dt=dt, method=p.inhibitory_method or method, clock=step)
-    lab = make_label(p.label, p.input, label_rule.post_traces, p.stdp_label.w_total, ctrl, dt=dt, clock=step)
+                          clock=step, theta_decay=theta_decay, window_clock=window, neuron=neuron,
+                          keyed_from=keyed)
+    inh = make_inhibitory(n_e, p.inhibitory, dt=dt, method=p.inhibitory_method or method, clock=step,
+                          keyed_from=keyed)
+    lab = make_label(p.label, p.input, label_rule.post_traces, p.stdp_label.w_total, ctrl, dt=dt, clock=step,
+                     keyed_from=keyed)
 
     objects = [ctrl, inp, exc, inh, lab]
     # static synapses
@@ -309,6 +373,8 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         syn.run_regularly(SCALING_SYNAPSE_CODE, clock=window, when="start", order=-3,
                           name=f"{syn.name}_scaling")
     objects += [inp_exc, exc_lab]
+    if independent:
+        _add_rest_reset(inp, exc, inh, lab, pool, inhibition, window, input_rule, label_rule, neuron)
     if float(p.input.t_rest_jump) > 0:
         _add_rest_jump(p, method, window, inp, exc, inh, lab, pool, inhibition, theta_decay,
                        input_rule, label_rule, neuron)
@@ -339,6 +405,8 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     # start at 0 and are carried from chunk to chunk like the others
     initial.update({(exc, name): np.zeros(n_e) for name in _own_state_variables(neuron)})
     initial[(ctrl, "intensity")] = np.array([float(p.input.intensity_init)])
+    if independent:   # a sample shown again across a chunk boundary keeps its presentation count
+        initial[(ctrl, "n_shown")] = np.zeros(1, dtype=np.int64)
     if inhibition == "pooled":
         initial[(pool, "g")] = np.zeros(1)
         initial[(exc, "gi_self")] = np.zeros(n_e)
@@ -360,6 +428,6 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         inhibitory=inh, label=lab, controller=ctrl, pool=pool, input_hidden=inp_exc,
         hidden_label=exc_lab, stimulus=stimulus, sample_labels=sample_labels,
         count_monitor=count_mon, label_monitor=label_mon, controller_monitor=ctrl_mon,
-        inhibition=inhibition, state=list(initial),
+        inhibition=inhibition, state=list(initial), sample_ids=sample_ids, evaluation=evaluation,
         initial_state={state_key(g, v): np.array(a, copy=True) for (g, v), a in initial.items()},
     )

@@ -143,6 +143,24 @@ next_spike = timestep(t, step_dt) + {INPUT_WAIT}
 INPUT_THRESHOLD = f"timestep(t, dt) == next_spike and {PRESENTING}"
 INPUT_RESET = f"next_spike = timestep(t, dt) + 1 + {INPUT_WAIT}"
 
+#: Independent evaluation: the input's uniform numbers, keyed by (seed, sample and neuron,
+#: presentation and step within the window, purpose) while ``keyed`` is 1
+#: (:mod:`bioplastic.symstdp.random_streams`), Brian2's ``rand()`` otherwise (training:
+#: the same numbers as without the option).
+INPUT_INDEPENDENT_EQS = """
+keyed : 1 (linked)
+eval_seed : integer (linked)
+sample_id : integer (linked)
+n_shown : integer (linked)
+"""
+_KEYED_U = ("(keyed * keyed_uniform(eval_seed, sample_id * n_input_all + i, "
+            "(n_shown * window_steps + timestep(t, step_dt) % window_steps) * 2 + {purpose})"
+            " + (1 - keyed) * rand())")
+
+
+def _keyed(code, purpose):
+    return code.replace("rand()", _KEYED_U.format(purpose=purpose))
+
 #: Conductance-based LIF with adaptive threshold theta (Hao et al. 2020, Eq. 1-3).
 EXCITATORY_EQS = """
 dv/dt = ((v_rest - v) + ge * (E_exc - v) + gi * (E_inh - v)) / tau_m : volt (unless refractory)
@@ -382,7 +400,7 @@ def _check_trace_names(group, traces, taken):
 
 
 def make_input(n_input, input_params, traces, stimulus, controller, dt, method="exact", name="input",
-               clock=None, window_clock=None):
+               clock=None, window_clock=None, independent=False):
     """Poisson input group driven by the chunk's :class:`~brian2.TimedArray` data.
 
     Parameters
@@ -401,6 +419,10 @@ def make_input(n_input, input_params, traces, stimulus, controller, dt, method="
     clock, window_clock : Clock, optional
         Shared step and window clocks (default: own clocks of step ``dt`` and
         ``input_params.t_window``).
+    independent : bool
+        Keyed random numbers while the controller's ``keyed`` is 1
+        (:data:`INPUT_INDEPENDENT_EQS`); the controller must have been made
+        with ``sample_ids``.
 
     Returns
     -------
@@ -414,11 +436,19 @@ def make_input(n_input, input_params, traces, stimulus, controller, dt, method="
     # the window-start code runs on the window clock: name the step explicitly
     namespace["step_dt"] = input_params.dt
     namespace["max_wait"] = input_params.window_steps
+    eqs, reset, start = Equations(INPUT_EQS) + trace_eqs, INPUT_RESET, INPUT_WINDOW_START
+    if independent:
+        from bioplastic.symstdp.random_streams import KEYED_UNIFORM, keyed_uniform
+
+        eqs = eqs + Equations(INPUT_INDEPENDENT_EQS)
+        reset, start = _keyed(reset, 1), _keyed(start, 0)
+        namespace[KEYED_UNIFORM] = keyed_uniform()
+        namespace["n_input_all"] = int(n_input)
     group = NeuronGroup(
         n_input,
-        Equations(INPUT_EQS) + trace_eqs,
+        eqs,
         threshold=INPUT_THRESHOLD,
-        reset="\n".join(trace_code + [INPUT_RESET]),
+        reset="\n".join(trace_code + [reset]),
         method=method,
         namespace=namespace,
         **clock_args(dt, clock),
@@ -427,11 +457,28 @@ def make_input(n_input, input_params, traces, stimulus, controller, dt, method="
     zeros = np.zeros(n_input, dtype=int)
     group.ptr = _linked(controller, "ptr", zeros)
     group.intensity = _linked(controller, "intensity", zeros)
+    if independent:
+        for var in ("keyed", "eval_seed", "sample_id", "n_shown"):
+            setattr(group, var, _linked(controller, var, zeros))
     # after the controller has set the label (order -5) at the window start
-    group.run_regularly(INPUT_WINDOW_START, **clock_args(input_params.t_window, window_clock),
+    group.run_regularly(start, **clock_args(input_params.t_window, window_clock),
                         when="start", order=-4,
                         name=f"{name}_window_start")
     return group
+
+
+#: A group that evaluates independently links the controller's ``keyed`` flag.
+KEYED_EQS = "keyed : 1 (linked)"
+
+
+def _link_keyed(group, controller):
+    if controller is not None:
+        group.keyed = _linked(controller, "keyed", np.zeros(len(group), dtype=int))
+    return group
+
+
+def _with_keyed(eqs, controller):
+    return eqs + Equations(KEYED_EQS) if controller is not None else eqs
 
 
 def _linked(group, var, index):
@@ -442,7 +489,7 @@ def _linked(group, var, index):
 
 def make_excitatory(n, exc, input_params, traces, w_total, inhibition="pooled", pool=None,
                     dt=None, method="exponential_euler", name="excitatory", clock=None, theta_decay="step",
-                    window_clock=None, neuron=None):
+                    window_clock=None, neuron=None, keyed_from=None):
     """Excitatory hidden layer with adaptive thresholds and STDP traces.
 
     Parameters
@@ -499,7 +546,7 @@ def make_excitatory(n, exc, input_params, traces, w_total, inhibition="pooled", 
     exc_eqs = Equations(neuron.equations_for(theta_decay)) + Equations(inh_eqs)
     _check_trace_names(name, traces, exc_eqs.names)
     trace_eqs, trace_code, trace_ns = _traces(traces, method, dt)
-    eqs = exc_eqs + trace_eqs + Equations(SCALING_EQS)
+    eqs = _with_keyed(exc_eqs + trace_eqs + Equations(SCALING_EQS), keyed_from)
     namespace = _namespace(exc, ["v_rest", "v_reset", "v_thresh", "E_exc", "E_inh", "tau_m",
                                  "tau_ge", "tau_gi", "theta_offset", "theta_plus",
                                  "theta_ref", "tau_theta"])
@@ -525,6 +572,7 @@ def make_excitatory(n, exc, input_params, traces, w_total, inhibition="pooled", 
     group.v = exc.v_rest
     group.theta = exc.theta_init
     group.learning = 1
+    _link_keyed(group, keyed_from)
     if inhibition == "pooled":
         group.gi_pool = _linked(pool, "g", np.zeros(n, dtype=int))
     if theta_decay == "window":
@@ -533,7 +581,7 @@ def make_excitatory(n, exc, input_params, traces, w_total, inhibition="pooled", 
     return group
 
 
-def make_inhibitory(n, inh, dt=None, method="exponential_euler", name="inhibitory", clock=None):
+def make_inhibitory(n, inh, dt=None, method="exponential_euler", name="inhibitory", clock=None, keyed_from=None):
     """Inhibitory LIF neurons, one per excitatory neuron.
 
     Parameters
@@ -552,7 +600,7 @@ def make_inhibitory(n, inh, dt=None, method="exponential_euler", name="inhibitor
     """
     group = NeuronGroup(
         n,
-        INHIBITORY_EQS,
+        _with_keyed(Equations(INHIBITORY_EQS), keyed_from),
         threshold="v > v_thresh",
         reset="v = v_reset",
         refractory=inh.refractory,
@@ -563,10 +611,10 @@ def make_inhibitory(n, inh, dt=None, method="exponential_euler", name="inhibitor
         name=name,
     )
     group.v = inh.v_rest
-    return group
+    return _link_keyed(group, keyed_from)
 
 
-def make_pool(exc, dt=None, method="exponential_euler", name="inhibitory_pool", clock=None):
+def make_pool(exc, dt=None, method="exponential_euler", name="inhibitory_pool", clock=None, keyed_from=None):
     """One-neuron group holding the population inhibitory conductance (pooled form).
 
     It is integrated after the excitatory group (``order=1``) so that the
@@ -574,13 +622,14 @@ def make_pool(exc, dt=None, method="exponential_euler", name="inhibitory_pool", 
     all-to-all form.  ``method`` must be the excitatory group's, so that both
     parts of ``gi`` decay by the same factor.
     """
-    return NeuronGroup(1, POOL_EQS, method=brian_method(method),
-                       namespace=_integration_namespace({"tau_gi": exc.tau_gi}, method, dt),
-                       **clock_args(dt, clock), name=name, order=1)
+    group = NeuronGroup(1, _with_keyed(Equations(POOL_EQS), keyed_from), method=brian_method(method),
+                        namespace=_integration_namespace({"tau_gi": exc.tau_gi}, method, dt),
+                        **clock_args(dt, clock), name=name, order=1)
+    return _link_keyed(group, keyed_from)
 
 
 def make_label(lab, input_params, traces, w_total, controller, dt=None, method="exponential_euler",
-               name="label", clock=None):
+               name="label", clock=None, keyed_from=None):
     """Label layer: Poisson teacher while learning, LIF readout otherwise.
 
     Parameters
@@ -611,7 +660,7 @@ def make_label(lab, input_params, traces, w_total, controller, dt=None, method="
     namespace["w_total"] = float(w_total)
     group = NeuronGroup(
         lab.n_classes,
-        Equations(LABEL_EQS) + trace_eqs + Equations(SCALING_EQS),
+        _with_keyed(Equations(LABEL_EQS) + trace_eqs + Equations(SCALING_EQS), keyed_from),
         threshold=LABEL_THRESHOLD,
         reset="\n".join([LABEL_RESET] + trace_code),
         refractory=lab.refractory if float(lab.refractory) > 0 else False,
@@ -623,4 +672,4 @@ def make_label(lab, input_params, traces, w_total, controller, dt=None, method="
     group.v = lab.v_rest
     group.learning = 1
     group.label = _linked(controller, "label", np.zeros(lab.n_classes, dtype=int))
-    return group
+    return _link_keyed(group, keyed_from)

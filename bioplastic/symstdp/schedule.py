@@ -38,6 +38,7 @@ __all__ = [
     "schedule_namespace",
     "make_stimulus",
     "make_controller",
+    "make_sample_ids",
     "clock_args",
 ]
 
@@ -132,8 +133,27 @@ def make_stimulus(chunk_size: int, n_input: int):
     return stimulus, sample_labels
 
 
+#: Independent evaluation (``evaluation="independent"``): the controller also holds the
+#: current sample's identity (from the chunk's ``sample_ids``), how often it has been
+#: shown, whether keyed random numbers and the reset to rest are on (``keyed``) and
+#: their seed.  Per-neuron (size 1) variables, so that other groups can link to them.
+CONTROLLER_INDEPENDENT_EQS = """
+sample_id : integer    # identity of the current sample (keys its random numbers)
+n_shown : integer      # presentations of the current sample before this one
+keyed : 1              # 1: keyed random numbers and every window starts at rest (evaluation)
+eval_seed : integer    # seed of the keyed random numbers
+"""
+CONTROLLER_INDEPENDENT_RESET = "n_shown = (1 - advance) * (n_shown + 1)"
+CONTROLLER_INDEPENDENT_WINDOW_START = "sample_id = int(sample_ids(ptr * sample_period) + 0.5)"
+
+
+def make_sample_ids(chunk_size: int):
+    """The per-chunk TimedArray of sample identities (independent evaluation)."""
+    return TimedArray(np.zeros(chunk_size), dt=SAMPLE_PERIOD, name="sample_ids")
+
+
 def make_controller(input_params, sample_labels, dt, name="controller", clock=None,
-                    window_clock=None) -> NeuronGroup:
+                    window_clock=None, sample_ids=None) -> NeuronGroup:
     """The one-neuron group that runs the schedule.
 
     Parameters
@@ -153,11 +173,17 @@ def make_controller(input_params, sample_labels, dt, name="controller", clock=No
     """
     namespace = schedule_namespace(input_params)
     namespace["sample_labels"] = sample_labels
+    eqs, reset, start = CONTROLLER_EQS, CONTROLLER_RESET, CONTROLLER_WINDOW_START
+    if sample_ids is not None:
+        namespace["sample_ids"] = sample_ids
+        eqs += CONTROLLER_INDEPENDENT_EQS
+        reset = reset.replace("n_window = 0", CONTROLLER_INDEPENDENT_RESET + "\nn_window = 0")
+        start += "\n" + CONTROLLER_INDEPENDENT_WINDOW_START
     ctrl = NeuronGroup(
         1,
-        CONTROLLER_EQS,
+        eqs,
         threshold=CONTROLLER_THRESHOLD,
-        reset=CONTROLLER_RESET,
+        reset=reset,
         namespace=namespace,
         **clock_args(dt, clock),
         name=name,
@@ -166,7 +192,7 @@ def make_controller(input_params, sample_labels, dt, name="controller", clock=No
     )
     ctrl.intensity = input_params.intensity_init
     ctrl.run_regularly(
-        CONTROLLER_WINDOW_START, **clock_args(input_params.t_window, window_clock), when="start", order=-5,
+        start, **clock_args(input_params.t_window, window_clock), when="start", order=-5,
         name=f"{name}_window_start",
     )
     return ctrl

@@ -61,6 +61,9 @@ def phase_start_state(engine, state) -> dict:
     state = dict(state)
     key = state_key(engine.model.controller, "intensity")
     state[key] = np.full_like(state[key], engine.params.input.intensity_init)
+    if "n_shown" in engine.model.controller.variables:        # independent evaluation
+        shown = state_key(engine.model.controller, "n_shown")
+        state[shown] = np.zeros_like(state[shown])
     return state
 
 
@@ -96,7 +99,7 @@ class PhaseChunk:
 
 
 def iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, start=0,
-                  carried_presentations=0):
+                  carried_presentations=0, sample_ids=None):
     """Run a phase chunk by chunk, yielding ``(state, PhaseChunk)`` after each chunk.
 
     Parameters
@@ -115,6 +118,10 @@ def iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, star
         First sample (for resuming a phase).
     carried_presentations : int
         Presentations the sample at ``start`` already had (resuming).
+    sample_ids : ndarray of int, (n,), optional
+        The samples' identities (e.g. their indices in the data set), which key
+        their random numbers under ``Engine(evaluation="independent")``;
+        default ``0..n-1``.
 
     Yields
     ------
@@ -127,6 +134,9 @@ def iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, star
         state = phase_start_state(engine, state)
     if rates_hz.shape[0] != n:
         raise ValueError("rates and labels differ in length")
+    ids_all = np.arange(n) if sample_ids is None else np.asarray(sample_ids, dtype=np.int64)
+    if ids_all.shape != (n,):
+        raise ValueError(f"sample_ids must have shape ({n},), got {ids_all.shape}")
     pos = int(start)
     carry = int(carried_presentations)
     i_chunk = 0
@@ -137,7 +147,9 @@ def iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, star
         rates[:n_valid] = rates_hz[pos:pos + n_valid]
         lab = np.full(K, -1, dtype=np.int64)
         lab[:n_valid] = labels[pos:pos + n_valid]
-        state, res = engine.run_chunk(state, rates, lab, learning, seed_of_chunk(i_chunk))
+        ids = np.zeros(K, dtype=np.int64)
+        ids[:n_valid] = ids_all[pos:pos + n_valid]
+        state, res = engine.run_chunk(state, rates, lab, learning, seed_of_chunk(i_chunk), sample_ids=ids)
         valid = res.ptr < n_valid
         shown = np.bincount(res.ptr[valid], minlength=n_valid)[:n_valid]
         shown[0] += carry
@@ -172,7 +184,7 @@ class PhaseResult:
     wall_seconds: float
 
 
-def run_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, progress=None):
+def run_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, progress=None, sample_ids=None):
     """Run a whole phase and collect per-sample counts.
 
     Parameters
@@ -181,6 +193,8 @@ def run_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, progress
         As for :func:`iterate_phase`.
     progress : callable, optional
         Called as ``progress(done, total, samples_per_second)`` after each chunk.
+    sample_ids : ndarray of int, optional
+        See :func:`iterate_phase`.
 
     Returns
     -------
@@ -196,7 +210,8 @@ def run_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, progress
     inten = np.zeros(n)
     windows = 0
     t0 = time.perf_counter()
-    for state, ch in iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk):
+    for state, ch in iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk,
+                                   sample_ids=sample_ids):
         hidden[ch.sample] = np.minimum(ch.hidden_counts, 65535)
         label[ch.sample] = np.minimum(ch.label_counts, 65535)
         pres[ch.sample] = ch.n_presentations

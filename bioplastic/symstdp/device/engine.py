@@ -256,6 +256,14 @@ class Engine:
         The plasticity rules and the hidden neuron model
         (:func:`bioplastic.symstdp.network.build_network`); default: the
         sym-STDP network of Hao et al. (2020).
+    evaluation : {"sequential", "independent"}
+        "independent": an evaluation chunk (``learning=False``) is a function
+        of each sample alone -- its input spikes are keyed by the sample's
+        identity (``run_chunk(sample_ids=...)``) and this Engine's ``seed``,
+        and every window starts from rest -- so predictions do not depend on
+        order, chunking or process (:mod:`bioplastic.symstdp.random_streams`).
+        Training chunks are the same as with "sequential" (the default: each
+        sample starts where the previous one left off, one random stream).
     """
 
     #: Brian2's device is global: building an Engine resets it, so only the
@@ -265,7 +273,7 @@ class Engine:
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
                  inhibition="pooled", seed=0, build_dir=None, verbose=True, cuda_options=None,
                  runtime_target="cython", flush_denormals=True, dense_synapses=True, float32_theta=False,
-                 input_rule=None, label_rule=None, hidden_neuron=None):
+                 input_rule=None, label_rule=None, hidden_neuron=None, evaluation="sequential"):
         Engine._newest = self._token = object()
         self.runtime_target = runtime_target
         self.flush_denormals = bool(flush_denormals)
@@ -285,6 +293,7 @@ class Engine:
         self.verbose = verbose
         self.cuda_options = dict(cuda_options or {})
         self.input_rule, self.label_rule, self.hidden_neuron = input_rule, label_rule, hidden_neuron
+        self.evaluation = evaluation
         #: Which generator each object got: ``{object name: "bioplastic" or "brian2 (reason)"}``.
         self.templates = {}
         self.build_seconds = 0.0
@@ -300,7 +309,8 @@ class Engine:
 
         self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed,
                                    theta_decay="window" if self.float32 and not self.float32_theta else "step",
-                                   input_rule=input_rule, label_rule=label_rule, hidden_neuron=hidden_neuron)
+                                   input_rule=input_rule, label_rule=label_rule, hidden_neuron=hidden_neuron,
+                                   evaluation=evaluation)
         if self.dense_synapses:
             self._choose_templates()
         self._initial = self.model.initial_state
@@ -372,6 +382,7 @@ class Engine:
                     ("hidden_neuron", self.hidden_neuron))}}
                    if any(v is not None for v in (self.input_rule, self.label_rule, self.hidden_neuron))
                    else {}),
+                **({"evaluation": self.evaluation} if self.evaluation != "sequential" else {}),
                 "code": _generating_code_digest(),
                 "compile_args": [str(a) for a in prefs.codegen.cpp.extra_compile_args_gcc]
                 + [str(a) for a in (prefs.codegen.cpp.extra_compile_args or [])],
@@ -473,7 +484,7 @@ class Engine:
         }
 
     # ------------------------------------------------------------------ run
-    def run_chunk(self, state, rates_hz, labels, learning, seed):
+    def run_chunk(self, state, rates_hz, labels, learning, seed, sample_ids=None):
         """Run one chunk of K windows.
 
         Parameters
@@ -492,6 +503,9 @@ class Engine:
             its teacher (layer-by-layer training).
         seed : int
             Seed of the chunk's random generators.
+        sample_ids : ndarray of int, (K,), optional
+            Identities of the samples (``evaluation="independent"``: they key
+            the input's random numbers in evaluation chunks); default 0..K-1.
 
         Returns
         -------
@@ -518,6 +532,12 @@ class Engine:
             raise ValueError(f"learning must be a bool or 'label', got {learning!r}")
         flag = 1.0 if learning else 0.0
         hidden_flag = 0.0 if learning == "label" else flag
+        independent = self.model.evaluation == "independent"
+        if independent:
+            ids = np.arange(K) if sample_ids is None else np.asarray(sample_ids)
+            if ids.shape != (K,) or not np.all(ids >= 0) or not np.all(ids == np.round(ids)):
+                raise ValueError(f"sample_ids must be {K} non-negative integers, got {sample_ids!r}")
+            keyed = 0.0 if learning else 1.0
         t0 = time.perf_counter()
         if self.standalone:
             from brian2 import device
@@ -531,6 +551,10 @@ class Engine:
             run_args[m.excitatory.learning] = hidden_flag
             run_args[m.label.learning] = flag
             run_args[m.controller.rng_seed] = int(seed) % (2**31)
+            if independent:
+                run_args[m.sample_ids] = ids.astype(float)
+                run_args[m.controller.keyed] = np.array([keyed])
+                run_args[m.controller.eval_seed] = np.array([self.seed % (2**31)])
             try:
                 with warnings.catch_warnings():
                     # Brian2's check for huge values compares float32 state with 1e50,
@@ -553,6 +577,10 @@ class Engine:
             m.sample_labels.values[:] = labels.astype(float)
             m.excitatory.learning = hidden_flag
             m.label.learning = flag
+            if independent:
+                m.sample_ids.values[:] = ids.astype(float)
+                m.controller.keyed = keyed
+                m.controller.eval_seed = self.seed % (2**31)
             m.controller.ptr = 0
             m.controller.n_window = 0
             m.excitatory.count = 0
