@@ -36,6 +36,8 @@ SYMSTDP = SHARED + SEED + THREADS + [
     (["--device", "gpu"], "--device"), (["--inhibition", "none"], "--inhibition"),
     (["--parameter-set", "best"], "--parameter-set"), (["--float32-theta"], "--float32-theta"),
     (["--model", "bcm"], "--model"), (["--n-assign", "0"], "--n-assign"),
+    (["--evaluation", "batched"], "--evaluation"), (["--eval-workers", "0"], "--eval-workers"),
+    (["--eval-workers", "2"], "--eval-workers"),
 ]
 
 SURROGATE = SHARED + SEED + THREADS + [

@@ -156,3 +156,44 @@ def test_independent_evaluation_needs_a_neuron_with_rest_code():
         eng.run_chunk(eng.initial_state(), np.zeros((2, 784)), np.zeros(2, dtype=int), False, 1,
                       sample_ids=np.array([1, -2]))
     assert phase_start_state(eng, eng.initial_state())["controller.n_shown"] == 0
+
+
+@pytest.mark.standalone
+def test_evaluation_in_two_processes_equals_one(tmp_path):
+    """training.evaluate splits the samples over processes (each builds the same Engine and
+    reuses its compiled code): the same spikes, sample for sample, as one process."""
+    from bioplastic.symstdp.training import evaluate
+
+    p = model_params("mnist", 20)
+    rates = _images(10, seed=4)
+    ids = np.arange(10) + 500
+    eng = Engine(p, device="cpp_standalone", chunk_size=4, seed=0, verbose=False, evaluation="independent",
+                 build_dir=tmp_path / "build")
+    state = _trained_state(eng)
+    labels = np.zeros(10, dtype=np.int64)
+    one = evaluate(eng, state, rates, labels, ids, workers=1)
+    two = evaluate(eng, state, rates, labels, ids, workers=2)
+    assert one.hidden_counts.sum() > 0
+    for name in ("hidden_counts", "label_counts", "n_presentations", "intensity"):
+        assert np.array_equal(getattr(one, name), getattr(two, name)), name
+    seq = Engine(p, device="runtime", chunk_size=4, seed=0, verbose=False, runtime_target="numpy")
+    with pytest.raises(ValueError, match="independent"):
+        evaluate(seq, state, rates, labels, ids, workers=2)
+
+
+@pytest.mark.standalone
+def test_estimator_with_independent_evaluation_answers_each_image_alone(images):
+    """SymSTDPClassifier(evaluation="independent"): the spikes of an image do not depend on the
+    other images, their order or the batch (what check_estimator's invariance checks ask)."""
+    from bioplastic import SymSTDPClassifier
+
+    x, y = images
+    clf = SymSTDPClassifier(n_hidden=20, chunk_size=50, evaluation="independent").fit(x[:100], y[:100])
+    test = x[300:312]
+    counts = clf.transform(test)
+    assert counts.sum() > 0
+    assert np.array_equal(clf.transform(test[::-1])[::-1], counts)
+    assert np.array_equal(clf.transform(test[4:7]), counts[4:7])
+    assert np.array_equal(clf.predict(test[[9, 2]]), clf.predict(test)[[9, 2]])
+    seq = SymSTDPClassifier(n_hidden=20, chunk_size=50).fit(x[:100], y[:100])
+    assert not np.array_equal(seq.transform(test[::-1])[::-1], seq.transform(test))

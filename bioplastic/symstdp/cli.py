@@ -71,6 +71,13 @@ def parser(dataset, default_hidden, default_train, default_test, description, mo
                    help="layer-by-layer training: start from the finished run RUN_DIR's input -> hidden "
                         "weights and theta, frozen, and train only the label pathway (same data set, "
                         "N_E, seed and --n-validation as that run)")
+    p.add_argument("--evaluation", choices=["sequential", "independent"], default="sequential",
+                   help="'sequential': each evaluated sample starts where the one before left off (one "
+                        "random stream); 'independent': each sample's spikes depend on it alone (keyed "
+                        "random numbers, every window from rest), so evaluation can run in parallel")
+    p.add_argument("--eval-workers", type=cli.positive_int, default=1, metavar="N",
+                   help="processes that evaluate at once (with --evaluation independent; the same "
+                        "predictions as one)")
     p.add_argument("--n-assign", type=cli.positive_int, default=10000 if model.startswith("diehl-cook") else 60000,
                    help="the last N training responses assign each hidden neuron its class (assignment "
                         "readout); default 60000 (the GeNN code), 10000 for Diehl & Cook (their evaluation "
@@ -90,6 +97,8 @@ def main(dataset, default_hidden, default_train, default_test, description, argv
     args = cli.parse(p, argv)
     if args.float32_theta and not args.float32:
         p.error("argument --float32-theta: needs --float32")
+    if args.eval_workers > 1 and args.evaluation != "independent":
+        p.error("argument --eval-workers: needs --evaluation independent")
     prefix = "diehl-cook-" if args.model.startswith("diehl-cook") else ""
     out = cli.default_out(f"{prefix}{dataset}-{args.n_hidden}-seed{args.seed}", args)
     # heavy imports only after parsing, so --help is fast
@@ -102,7 +111,7 @@ def main(dataset, default_hidden, default_train, default_test, description, argv
         out=out, data_dir=args.data_dir, inhibition=args.inhibition, verbose=not args.quiet,
         overrides=tuple(args.param), eval_every=args.eval_every, n_eval=args.n_eval,
         hidden_from=args.hidden_from, parameter_set=args.parameter_set, model=args.model,
-        n_assign=args.n_assign)
+        n_assign=args.n_assign, evaluation=args.evaluation, eval_workers=args.eval_workers)
     return cli.run(run_supervised, cfg, resume=args.resume, interrupted=(RunInterrupted,))
 
 

@@ -41,7 +41,7 @@ READOUTS = ("supervised", "assignment")
 _BUILT = {"config": None, "engine": None}
 
 
-def _engine_for(params, device, chunk_size, threads, float32, verbose, net_model=None):
+def _engine_for(params, device, chunk_size, threads, float32, verbose, net_model=None, evaluation="sequential"):
     """The Engine of *params*: the one built last if it fits and is still current, else a new one."""
     from bioplastic.symstdp.device.engine import Engine
     from bioplastic.symstdp.models import HAO_2020
@@ -49,7 +49,8 @@ def _engine_for(params, device, chunk_size, threads, float32, verbose, net_model
 
     net_model = HAO_2020 if net_model is None else net_model
     config = (json.dumps(params_as_strings(params), sort_keys=True, default=str), device,
-              int(chunk_size), int(threads), bool(float32), json.dumps(net_model.to_dict(), sort_keys=True))
+              int(chunk_size), int(threads), bool(float32), json.dumps(net_model.to_dict(), sort_keys=True),
+              evaluation)
     engine = _BUILT["engine"]
     if engine is not None and _BUILT["config"] == config and engine.is_current():
         return engine
@@ -62,7 +63,7 @@ def _engine_for(params, device, chunk_size, threads, float32, verbose, net_model
     gc.collect()
     engine = Engine(params, device=device, chunk_size=chunk_size, threads=threads, float32=float32,
                     seed=0, verbose=verbose, runtime_target="numpy" if device == "runtime" else "cython",
-                    **net_model.engine_kwargs())
+                    evaluation=evaluation, **net_model.engine_kwargs())
     _BUILT.update(config=config, engine=engine)
     return engine
 
@@ -167,6 +168,12 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         ``bioplastic.symstdp.models.MODELS`` ("hao-2020", "diehl-cook-2015")
         or a :class:`~bioplastic.symstdp.models.NetworkModel` with rules and
         a hidden neuron of your own (README, "Your own rule").
+    evaluation : {"sequential", "independent"}, default "sequential"
+        How :meth:`predict` and :meth:`transform` present images: one after
+        the other, each starting where the one before left off (the
+        protocols' test phase), or each on its own (keyed by the image's
+        content, every window from rest): then the answer for an image does
+        not depend on the other images, their order or the batch.
 
     Attributes
     ----------
@@ -184,7 +191,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def __init__(self, n_hidden=100, variant="mnist", parameter_set="paper", epochs=1, readout="supervised",
                  device="cpp_standalone", float32=False, threads=1, chunk_size=100, seed=0, overrides=None,
-                 verbose=False, model="hao-2020"):
+                 verbose=False, model="hao-2020", evaluation="sequential"):
         self.n_hidden = n_hidden
         self.variant = variant
         self.parameter_set = parameter_set
@@ -198,6 +205,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.overrides = overrides
         self.verbose = verbose
         self.model = model
+        self.evaluation = evaluation
 
     # ------------------------------------------------------------------ scikit-learn protocol
     def __sklearn_tags__(self):
@@ -212,6 +220,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         check_choice(self, "variant", VARIANTS)
         check_choice(self, "readout", READOUTS)
         check_choice(self, "device", ("cpp_standalone", "runtime", "cuda_standalone"))
+        check_choice(self, "evaluation", ("sequential", "independent"))
         from bioplastic.symstdp.models import resolve_model
 
         resolve_model(self.model, self.variant, 1, self.parameter_set)   # a clear error for a bad model
@@ -252,7 +261,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _engine(self, params):
         return _engine_for(params, self.device, int(self.chunk_size), int(self.threads), bool(self.float32),
-                           bool(self.verbose), self._net_model())
+                           bool(self.verbose), self._net_model(), self.evaluation)
 
     def _initial_state(self, engine):
         from bioplastic.symstdp.network import random_initial_weights, state_key
@@ -387,7 +396,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                   device=cfg.get("device", "cpp_standalone"), float32=bool(cfg.get("float32", False)),
                   threads=int(cfg.get("threads", 1)), chunk_size=int(cfg.get("chunk_size", 100)),
                   seed=int(cfg.get("seed", 0)), overrides=overrides or None,
-                  model=model_from_record(cfg.get("model")))
+                  model=model_from_record(cfg.get("model")), evaluation=cfg.get("evaluation", "sequential"))
         clf.n_features_in_ = int(record.get("n_input", 784))
         clf.classes_ = np.asarray(record.get("classes", np.arange(int(record.get("n_label", 10)))))
         params = clf._params()
@@ -440,7 +449,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         config = {"dataset": self.variant, "n_hidden": int(self.n_hidden), "parameter_set": self.parameter_set,
                   "epochs": int(self.epochs), "device": self.device, "float32": bool(self.float32),
                   "threads": int(self.threads), "chunk_size": int(self.chunk_size), "seed": int(self.seed),
-                  "readout": self.readout, "model": model_record(self.model),
+                  "readout": self.readout, "model": model_record(self.model), "evaluation": self.evaluation,
                   "overrides": [[k, repr(v)] for k, v in sorted((self.overrides or {}).items())]}
         record = runs.new_record(
             "symstdp", "SymSTDPClassifier", command_of(), int(self.seed), config,
@@ -473,8 +482,17 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         # as the test of the run this network was trained or loaded from
         from bioplastic.symstdp.experiment import test_phase_seeds
 
-        _, result = run_phase(engine, self.state_, pixel_rates(X, params.input), labels, False,
-                              test_phase_seeds(int(self.seed)))
+        if self.evaluation == "independent":
+            import zlib
+
+            from bioplastic.symstdp.training import evaluate
+
+            ids = np.array([zlib.crc32(np.ascontiguousarray(row).tobytes()) & 0xFFFFFF for row in X],
+                           dtype=np.int64)       # the image is its own key
+            result = evaluate(engine, self.state_, pixel_rates(X, params.input), labels, ids)
+        else:
+            _, result = run_phase(engine, self.state_, pixel_rates(X, params.input), labels, False,
+                                  test_phase_seeds(int(self.seed)))
         return result.hidden_counts.astype(np.float64), result.label_counts.astype(np.float64)
 
     def spikes(self, X, max_samples=20):

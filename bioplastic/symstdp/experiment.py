@@ -118,7 +118,13 @@ class ExperimentConfig:
     model : a name of :data:`bioplastic.symstdp.models.MODELS` ("hao-2020",
         "diehl-cook-2015") or a :class:`bioplastic.symstdp.models.NetworkModel`
         of your own (rules and hidden neuron as values); recorded in
-        ``run.json`` (a name, or the model's full description).  The other run must have
+        ``run.json`` (a name, or the model's full description).
+    evaluation : "sequential" (each evaluated sample starts where the one
+        before left off; one random stream) or "independent" (each sample's
+        spikes depend on it alone: keyed random numbers, every window from
+        rest; ``Engine(evaluation="independent")``).  Training is the same.
+    eval_workers : processes that evaluate at once (``"independent"`` only;
+        the same predictions as one process).  The other run must have
         the same data set, N_E, seed and validation split (else its hidden
         layer may have learned this run's validation samples).
     """
@@ -147,10 +153,12 @@ class ExperimentConfig:
     hidden_from: str | None = None
     parameter_set: str = "paper"
     model: object = "hao-2020"
+    evaluation: str = "sequential"
+    eval_workers: int = 1
 
 
 #: Options that may differ between a run and its resumption.
-_RESUMABLE_CHANGES = ("out", "verbose", "data_dir", "threads")
+_RESUMABLE_CHANGES = ("out", "verbose", "data_dir", "threads", "eval_workers")
 #: Options a resumed run may change on purpose: train for more epochs, test on more samples.
 _EXTENDABLE = ("epochs", "n_test")
 
@@ -170,6 +178,20 @@ def config_record(cfg) -> dict:
     d = asdict(replace(cfg, model=None))
     d["model"] = model_record(cfg.model)
     return json.loads(json.dumps(d))
+
+
+#: Offsets of the sample identities that key independent evaluation, by split (validation:
+#: the training indices themselves).
+_TEST_IDS, _SUBSET_IDS = 1_000_000, 2_000_000
+
+
+def _evaluate(cfg, engine, state, rates, labels, ids, seeds, progress=None):
+    """An evaluation phase (learning off): sequential, or independent over ``cfg.eval_workers``."""
+    from bioplastic.symstdp.training import evaluate, run_phase
+
+    if cfg.evaluation == "independent":
+        return evaluate(engine, state, rates, labels, ids, cfg.eval_workers, progress)
+    return run_phase(engine, state, rates, labels, False, seeds, progress=progress)[1]
 
 
 def model_kwargs(cfg) -> dict:
@@ -281,6 +303,13 @@ def _validate(cfg):
     from bioplastic.symstdp.models import resolve_model
 
     resolve_model(cfg.model, cfg.dataset, cfg.n_hidden, cfg.parameter_set)  # a clear error for a bad model
+    if cfg.evaluation not in ("sequential", "independent"):
+        raise ValueError(f"evaluation must be 'sequential' or 'independent', got {cfg.evaluation!r}")
+    if isinstance(cfg.eval_workers, bool) or int(cfg.eval_workers) != cfg.eval_workers or cfg.eval_workers < 1:
+        raise ValueError(f"eval_workers must be a positive integer, got {cfg.eval_workers!r}")
+    if cfg.eval_workers > 1 and cfg.evaluation != "independent":
+        raise ValueError("eval_workers > 1 needs evaluation='independent' (only then does a sample's "
+                         "result not depend on the samples evaluated before it)")
     if cfg.hidden_from is not None:
         _hidden_layer_source(cfg)
 
@@ -685,7 +714,7 @@ def _run_locked(cfg, resume, command, params, out, stop, params_strings):
     engine = Engine(params, device=cfg.device, chunk_size=cfg.chunk_size, threads=cfg.threads,
                     float32=cfg.float32, float32_theta=cfg.float32_theta, inhibition=cfg.inhibition,
                     seed=cfg.seed,
-                    verbose=cfg.verbose, **model_kwargs(cfg))
+                    verbose=cfg.verbose, evaluation=cfg.evaluation, **model_kwargs(cfg))
     try:
         return _train_and_test(cfg, params, out, engine, ckpt, old if ckpt is not None else record,
                                data, stop, resume_cmd,
@@ -813,12 +842,11 @@ class _SubsetEvaluation:
 
     def __call__(self, state, seen, rows):
         """Evaluate ``state`` after ``seen`` samples learned; return the row of ``evaluations.csv``."""
-        from bioplastic.symstdp.training import run_phase
-
         cfg, y, n_cls = self.cfg, self.labels, self.n_cls
         k = sum(r.get("kind") == "during-training" for r in rows)
         t0 = time.perf_counter()
-        _, res = run_phase(self.engine, state, self.rates, y, False, _phase_seed(cfg.seed, 4, k, 0))
+        res = _evaluate(cfg, self.engine, state, self.rates, y, _SUBSET_IDS + np.arange(len(y)),
+                        _phase_seed(cfg.seed, 4, k, 0))
         row = {
             "samples_seen": int(seen), "split": self.split,
             "accuracy_supervised": readout.accuracy(readout.supervised_predictions(res.label_counts), y),
@@ -979,15 +1007,16 @@ class _Training:
 
 def _final_validation(cfg, params, engine, state, data, assignments, samples_seen, n_train):
     """The whole validation split after training: ``(metrics, rows of evaluations.csv)``."""
-    from bioplastic.symstdp.training import pixel_rates, run_phase
+    from bioplastic.symstdp.training import pixel_rates
 
     val_idx, x_train, y_train = data["val_idx"], data["x_train"], data["y_train"]
     if not len(val_idx):
         return {}, []
     _log(cfg, f"[bioplastic] validating on {len(val_idx)} held-out training samples")
     t_val = time.perf_counter()
-    _, val = run_phase(engine, state, pixel_rates(x_train[val_idx], params.input),
-                       y_train[val_idx].astype(np.int64), False, _phase_seed(cfg.seed, 3, 0, 0))
+    val = _evaluate(cfg, engine, state, pixel_rates(x_train[val_idx], params.input),
+                    y_train[val_idx].astype(np.int64), np.asarray(val_idx, dtype=np.int64),
+                    _phase_seed(cfg.seed, 3, 0, 0))
     y_val = y_train[val_idx]
     validation = {
         "validation_accuracy_supervised": readout.accuracy(
@@ -1024,7 +1053,7 @@ def _test_samples_table(test, y_test, pred_sup, pred_asg, n_cls):
 def _validate_and_test(cfg, params, out, engine, stop, resume_cmd, state, progress, assignments,
                        data, t_start):
     """After training: validate, test, write the results; return the metrics."""
-    from bioplastic.symstdp.training import pixel_rates, run_phase
+    from bioplastic.symstdp.training import pixel_rates
 
     x_test, y_test = data["x_test"], data["y_test"]
     n_train = len(data["train_idx"])
@@ -1035,8 +1064,9 @@ def _validate_and_test(cfg, params, out, engine, stop, resume_cmd, state, progre
     _log(cfg, f"[bioplastic] testing on {len(y_test)} samples")
     t_test = time.perf_counter()
     seeds = test_phase_seeds(cfg.seed)
-    _, test = run_phase(
-        engine, state, pixel_rates(x_test, params.input), y_test.astype(np.int64), False, seeds,
+    test = _evaluate(
+        cfg, engine, state, pixel_rates(x_test, params.input), y_test.astype(np.int64),
+        _TEST_IDS + np.arange(len(y_test)), seeds,
         progress=(lambda d, n, r: _log(cfg, f"[test] {d}/{n}  {r:.1f} samples/s")))
     test_seconds = time.perf_counter() - t_test
     pred_sup = readout.supervised_predictions(test.label_counts)

@@ -323,6 +323,12 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     window = Clock(t_window, name="window_clock")
     stimulus, sample_labels = make_stimulus(chunk_size, n_in)
     independent = evaluation == "independent"
+    if independent:
+        shown_max = int(np.ceil((p.input.intensity_max - p.input.intensity_init) / p.input.intensity_step)) + 1
+        if (shown_max + 1) * p.input.window_steps * 2 * n_in >= 2**31:
+            raise ValueError("independent evaluation: the keys of the random numbers would overflow "
+                             f"32-bit integers ({shown_max} presentations x {p.input.window_steps} steps "
+                             f"x {n_in} inputs)")
     sample_ids = make_sample_ids(chunk_size) if independent else None
     ctrl = make_controller(p.input, sample_labels, dt, clock=step, window_clock=window, sample_ids=sample_ids)
     keyed = ctrl if independent else None

@@ -153,8 +153,11 @@ eval_seed : integer (linked)
 sample_id : integer (linked)
 n_shown : integer (linked)
 """
-_KEYED_U = ("(keyed * keyed_uniform(eval_seed, sample_id * n_input_all + i, "
-            "(n_shown * window_steps + timestep(t, step_dt) % window_steps) * 2 + {purpose})"
+#: Keys: the seed; the sample; (presentation, step in the window, purpose) and the neuron in
+#: one integer (below 2**31 for up to 32 presentations of 2**15 steps and 2**10 inputs... in
+#: general for ``(intensity_max + 1) * window_steps * 2 * n_input < 2**31``).
+_KEYED_U = ("(keyed * keyed_uniform(eval_seed, sample_id, "
+            "((n_shown * window_steps + timestep(t, step_dt) % window_steps) * 2 + {purpose}) * n_input_all + i)"
             " + (1 - keyed) * rand())")
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["PhaseChunk", "pixel_rates", "iterate_phase", "run_phase", "PhaseResult",
-           "phase_start_state"]
+           "phase_start_state", "evaluate"]
 
 
 def pixel_rates(images, input_params) -> np.ndarray:
@@ -220,3 +220,72 @@ def run_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, progress
         if progress is not None:
             progress(ch.position, n, ch.position / max(time.perf_counter() - t0, 1e-9))
     return state, PhaseResult(hidden, label, pres, inten, windows, time.perf_counter() - t0)
+
+
+def _evaluate_block(params, options, state, rates_hz, labels, sample_ids):
+    """One worker's block of an independent evaluation (runs in its own process)."""
+    from bioplastic.symstdp.device.engine import Engine
+
+    engine = Engine(params, verbose=False, **options)
+    try:
+        return run_phase(engine, state, rates_hz, labels, False, lambda i: 0, sample_ids=sample_ids)[1]
+    finally:
+        engine.close()
+
+
+def evaluate(engine, state, rates_hz, labels, sample_ids, workers=1, progress=None):
+    """Evaluate (learning off) under ``Engine(evaluation="independent")``, in ``workers`` processes.
+
+    Each sample's spikes are a function of the frozen network, the sample,
+    its identity and the Engine's seed, so the samples can be split into
+    contiguous blocks evaluated at the same time: this process takes the
+    first block with ``engine``, each other block goes to a process that
+    builds the same Engine (same build folder: the compiled code is reused).
+    The result is the same, sample for sample, as one ``run_phase`` over all.
+
+    Parameters
+    ----------
+    engine : bioplastic.symstdp.device.engine.Engine
+        Built with ``evaluation="independent"``.
+    state : dict
+    rates_hz, labels, sample_ids : ndarray
+        As for :func:`iterate_phase` (``sample_ids`` required).
+    workers : int
+        Processes in all (this one included).
+    progress : callable, optional
+        ``progress(done, total, samples_per_second)`` for this process's block.
+
+    Returns
+    -------
+    PhaseResult
+        For all samples, in their order.
+    """
+    if engine.evaluation != "independent":
+        raise ValueError("evaluate() needs an Engine built with evaluation='independent' (only then is "
+                         "a sample's result independent of the others)")
+    if int(workers) != workers or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    n = len(labels)
+    sample_ids = np.asarray(sample_ids, dtype=np.int64)
+    bounds = np.linspace(0, n, min(int(workers), max(n, 1)) + 1).astype(int)
+    if len(bounds) <= 2:
+        return run_phase(engine, state, rates_hz, labels, False, lambda i: 0, progress, sample_ids)[1]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    t0 = time.perf_counter()
+    options = engine.options()
+    blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    with ProcessPoolExecutor(len(blocks) - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_evaluate_block, engine.params, options, state, rates_hz[b], labels[b],
+                               sample_ids[b]) for b in blocks[1:]]
+        first = blocks[0]
+        mine = run_phase(engine, state, rates_hz[first], labels[first], False, lambda i: 0, progress,
+                         sample_ids[first])[1]
+        parts = [mine] + [f.result() for f in futures]
+    return PhaseResult(
+        hidden_counts=np.concatenate([r.hidden_counts for r in parts]),
+        label_counts=np.concatenate([r.label_counts for r in parts]),
+        n_presentations=np.concatenate([r.n_presentations for r in parts]),
+        intensity=np.concatenate([r.intensity for r in parts]),
+        n_windows=int(sum(r.n_windows for r in parts)), wall_seconds=time.perf_counter() - t0)

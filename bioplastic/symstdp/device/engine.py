@@ -318,6 +318,17 @@ class Engine:
             self._build()
         self.build_seconds = time.perf_counter() - t0
 
+    def options(self) -> dict:
+        """Keyword arguments that build this Engine again (e.g. in another process: the same
+        build folder, so the compiled code is reused)."""
+        return {"device": self.device_name, "chunk_size": self.chunk_size, "threads": self.threads,
+                "float32": self.float32, "float32_theta": self.float32_theta, "inhibition": self.inhibition,
+                "seed": self.seed, "build_dir": self.build_dir, "cuda_options": dict(self.cuda_options),
+                "runtime_target": self.runtime_target, "flush_denormals": self.flush_denormals,
+                "dense_synapses": self.dense_synapses, "input_rule": self.input_rule,
+                "label_rule": self.label_rule, "hidden_neuron": self.hidden_neuron,
+                "evaluation": self.evaluation}
+
     # ------------------------------------------------------------------ setup
     def _choose_templates(self):
         """bioplastic's templates where their conditions hold, Brian2's otherwise (logged)."""
@@ -535,8 +546,10 @@ class Engine:
         independent = self.model.evaluation == "independent"
         if independent:
             ids = np.arange(K) if sample_ids is None else np.asarray(sample_ids)
-            if ids.shape != (K,) or not np.all(ids >= 0) or not np.all(ids == np.round(ids)):
-                raise ValueError(f"sample_ids must be {K} non-negative integers, got {sample_ids!r}")
+            if (ids.shape != (K,) or not np.all(ids >= 0) or not np.all(ids == np.round(ids))
+                    or not np.all(ids < 2**24)):
+                raise ValueError(f"sample_ids must be {K} integers in [0, 2**24) (exact in single "
+                                 f"precision), got {sample_ids!r}")
             keyed = 0.0 if learning else 1.0
         t0 = time.perf_counter()
         if self.standalone:
