@@ -1,0 +1,2 @@
+# session 9, commit 8fd3b3c, AMD EPYC 2 cores beside one N_E = 6400 training run; Diehl_Cook_2015.py from brian2 commit aec54d2a (examples/frompapers/)
+python benchmarks/bench_training.py --model diehl-cook-2015 --sizes 100 400 --samples 500 --runtime-sizes 400 --runtime-samples 5 --diehl-cook PATH/TO/brian2/examples/frompapers/Diehl_Cook_2015.py --diehl-cook-samples 5 --data-dir ../shared/data --json diehl_cook_speed.json
