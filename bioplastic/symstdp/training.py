@@ -62,8 +62,8 @@ def phase_start_state(engine, state) -> dict:
     key = state_key(engine.model.controller, "intensity")
     state[key] = np.full_like(state[key], engine.params.input.intensity_init)
     if "n_shown" in engine.model.controller.variables:        # independent evaluation
-        shown = state_key(engine.model.controller, "n_shown")
-        state[shown] = np.zeros_like(state[shown])
+        # (also for a state made without it: a sequential run's checkpoint)
+        state[state_key(engine.model.controller, "n_shown")] = np.zeros(1, dtype=np.int64)
     return state
 
 
