@@ -64,7 +64,12 @@ def test_dense_binary_refuses_synapses_that_are_not_all_to_all(tmp_path, capfd):
     set_device("cpp_standalone", build_on_run=False, directory=str(tmp_path / "b"))
     pre = NeuronGroup(3, "v : 1", threshold="True", reset="")
     post = NeuronGroup(3, "v : 1")
-    syn = Synapses(pre, post, "w : 1", on_pre="v_post += w", name="one_to_one")
+    # (a delay per synapse is refused before the build; the connectivity only when the binary runs)
+    with pytest.raises(ValueError, match="per-synapse delays"):
+        per_synapse = Synapses(pre, post, "w : 1", on_pre="v_post += w", name="per_synapse")
+        per_synapse.connect()
+        use_dense_synapses(per_synapse)
+    syn = Synapses(pre, post, "w : 1", on_pre="v_post += w", name="one_to_one", delay={"pre": 0 * ms})
     syn.connect(j="i")
     use_dense_synapses(syn)
     run(1 * ms)

@@ -1,0 +1,2 @@
+# session 9, commit 693e0b6, AMD EPYC 2 cores beside other runs
+cd <checkout> && python protocols/supervised_fashion_mnist.py --n-hidden 6400 --epochs 2 --n-train all --n-validation 10000 --n-test all --eval-every 10000 --n-eval 2000 --seed 0 --float32 --parameter-set learns --param excitatory.tau_theta=1.2e8*ms --param stdp_input.nu=0.01 --param input.t_rest_jump=130*ms --param excitatory.theta_plus=0.1*mV --data-dir ../shared/data --out runs/f6400_tp01
