@@ -134,6 +134,7 @@ def iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, star
         state = phase_start_state(engine, state)
     if rates_hz.shape[0] != n:
         raise ValueError("rates and labels differ in length")
+    independent = getattr(engine, "evaluation", "sequential") == "independent"
     ids_all = np.arange(n) if sample_ids is None else np.asarray(sample_ids, dtype=np.int64)
     if ids_all.shape != (n,):
         raise ValueError(f"sample_ids must have shape ({n},), got {ids_all.shape}")
@@ -147,9 +148,11 @@ def iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, star
         rates[:n_valid] = rates_hz[pos:pos + n_valid]
         lab = np.full(K, -1, dtype=np.int64)
         lab[:n_valid] = labels[pos:pos + n_valid]
-        ids = np.zeros(K, dtype=np.int64)
-        ids[:n_valid] = ids_all[pos:pos + n_valid]
-        state, res = engine.run_chunk(state, rates, lab, learning, seed_of_chunk(i_chunk), sample_ids=ids)
+        keys = {}
+        if independent:
+            keys["sample_ids"] = np.zeros(K, dtype=np.int64)
+            keys["sample_ids"][:n_valid] = ids_all[pos:pos + n_valid]
+        state, res = engine.run_chunk(state, rates, lab, learning, seed_of_chunk(i_chunk), **keys)
         valid = res.ptr < n_valid
         shown = np.bincount(res.ptr[valid], minlength=n_valid)[:n_valid]
         shown[0] += carry
