@@ -81,14 +81,14 @@ def test_dense_binary_refuses_synapses_that_are_not_all_to_all(tmp_path, capfd):
 
 
 def test_dense_synapses_refuse_sums_over_synapses_and_other_devices():
-    from brian2 import NeuronGroup, Synapses, set_device
+    from brian2 import NeuronGroup, Synapses, ms, set_device
 
     from bioplastic.symstdp.device.codegen import use_calendar_threshold, use_dense_synapses, use_two_pass_threshold
 
     def synapses(on_pre="v_post += w"):
         pre = NeuronGroup(2, "v : 1", threshold="v > 1", reset="")
         post = NeuronGroup(2, "v : 1")
-        syn = Synapses(pre, post, "w : 1", on_pre=on_pre)
+        syn = Synapses(pre, post, "w : 1", on_pre=on_pre, delay={"pre": 0 * ms})
         syn.connect()
         return syn
 
