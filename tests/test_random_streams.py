@@ -124,24 +124,6 @@ def test_independent_training_chunks_are_the_sequential_ones():
     assert set(s2) - set(s1) == {"controller.n_shown"}
 
 
-@pytest.mark.standalone
-def test_independent_evaluation_is_the_same_on_runtime_and_cpp_standalone(tmp_path):
-    from brian2.devices import reinit_and_delete
-
-    p = model_params("mnist", 20)
-    rates = _images(6, seed=2)
-    ids = np.arange(6) * 11
-    counts = []
-    for device, kw in (("runtime", dict(runtime_target="numpy")), ("cpp_standalone", dict(build_dir=tmp_path))):
-        reinit_and_delete()
-        eng = Engine(p, device=device, chunk_size=4, seed=0, verbose=False, evaluation="independent", **kw)
-        state = _trained_state(eng)
-        counts.append(_evaluate(eng, state, rates, ids, np.arange(6)[::-1]))
-    (h1, l1, n1), (h2, l2, n2) = counts
-    assert h1.sum() > 0
-    assert np.array_equal(h1, h2) and np.array_equal(l1, l2) and np.array_equal(n1, n2)
-
-
 def test_independent_evaluation_needs_a_neuron_with_rest_code():
     from bioplastic.symstdp.network import build_network
     from bioplastic.symstdp.neurons import DIEHL_COOK_NEURON
@@ -159,23 +141,31 @@ def test_independent_evaluation_needs_a_neuron_with_rest_code():
 
 
 @pytest.mark.standalone
-def test_evaluation_in_two_processes_equals_one(tmp_path):
-    """training.evaluate splits the samples over processes (each builds the same Engine and
-    reuses its compiled code): the same spikes, sample for sample, as one process."""
+def test_independent_evaluation_is_the_same_on_runtime_cpp_standalone_and_two_processes(tmp_path):
+    """The same spikes, sample for sample: runtime mode, cpp_standalone, and cpp_standalone split
+    over two processes by training.evaluate (each builds the same Engine, reusing its code)."""
+    from brian2.devices import reinit_and_delete
+
     from bioplastic.symstdp.training import evaluate
 
     p = model_params("mnist", 20)
-    rates = _images(10, seed=4)
-    ids = np.arange(10) + 500
+    rates = _images(10, seed=2)
+    ids = np.arange(10) * 11
+    labels = np.zeros(10, dtype=np.int64)
+    eng = Engine(p, device="runtime", chunk_size=4, seed=0, verbose=False, evaluation="independent",
+                 runtime_target="numpy")
+    state = _trained_state(eng)
+    runtime = evaluate(eng, state, rates, labels, ids)
+    reinit_and_delete()
     eng = Engine(p, device="cpp_standalone", chunk_size=4, seed=0, verbose=False, evaluation="independent",
                  build_dir=tmp_path / "build")
-    state = _trained_state(eng)
-    labels = np.zeros(10, dtype=np.int64)
     one = evaluate(eng, state, rates, labels, ids, workers=1)
     two = evaluate(eng, state, rates, labels, ids, workers=2)
-    assert one.hidden_counts.sum() > 0
+    assert runtime.hidden_counts.sum() > 0
     for name in ("hidden_counts", "label_counts", "n_presentations", "intensity"):
+        assert np.array_equal(getattr(runtime, name), getattr(one, name)), name
         assert np.array_equal(getattr(one, name), getattr(two, name)), name
+    reinit_and_delete()
     seq = Engine(p, device="runtime", chunk_size=4, seed=0, verbose=False, runtime_target="numpy")
     with pytest.raises(ValueError, match="independent"):
         evaluate(seq, state, rates, labels, ids, workers=2)

@@ -289,6 +289,7 @@ def test_diehl_cook_traces_per_synapse_differ_from_per_neuron_only_at_same_step_
         diehl_cook_stdp(max_delay=10 * ms)
 
 
+@pytest.mark.slow        # the fallback itself is tested above (ROW_SUM_RULE); this is their model's
 @pytest.mark.standalone
 def test_diehl_cook_with_delays_falls_back_and_equals_runtime(tmp_path):
     """Their input delays (uniform in [0, 10 ms), drawn once from the seed): Brian2's templates on
