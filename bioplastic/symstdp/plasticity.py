@@ -224,9 +224,10 @@ class PlasticityRule:
     model : str
         Synaptic model equations; must declare ``w : 1``.  May hold per-synapse
         event-driven traces (``dx/dt = -x / tau : 1 (event-driven)``); these
-        restart at 0 in every chunk (the network carries only ``w`` of a
-        pathway between chunks; after the 150 ms rest such traces are down to
-        a few per cent).
+        are not part of the state carried between chunks (only ``w`` is), so
+        a standalone run restarts them at 0 in every chunk, while runtime
+        mode keeps them (after the 150 ms rest such traces are down to a few
+        per cent).
     citation : str
         Where the rule comes from.
     max_delay : Quantity, optional
