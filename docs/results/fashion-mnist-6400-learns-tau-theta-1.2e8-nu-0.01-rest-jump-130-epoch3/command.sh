@@ -1,0 +1,2 @@
+# session 9: the session-8 run continued to a third epoch with the same code (commit 2b66f9f)
+cd <checkout> && python protocols/supervised_fashion_mnist.py --n-hidden 6400 --epochs 3 --n-train all --n-validation 10000 --n-test all --eval-every 10000 --n-eval 2000 --seed 0 --float32 --parameter-set learns --param excitatory.tau_theta=1.2e8*ms --param stdp_input.nu=0.01 --param input.t_rest_jump=130*ms --data-dir ../shared/data --out runs/f6400_tau12e7_nu01_jump --resume
