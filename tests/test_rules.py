@@ -133,47 +133,47 @@ def _same_run(a, b):
         np.testing.assert_allclose(sa[key], sb[key], rtol=1e-7, atol=1e-12, err_msg=key)
 
 
-@pytest.mark.standalone
-def test_a_rule_of_ones_own_runs_the_same_on_runtime_and_cpp_standalone(tmp_path):
-    """The README's pair-STDP rule through the engine: cpp_standalone (with bioplastic's dense
-    templates) gives runtime mode's spikes and weights, and it learns differently from sym-STDP."""
-    from brian2.devices import reinit_and_delete
-
-    model = NetworkModel("pair-stdp", input_rule=PAIR_STDP)
-    rt = _deterministic("runtime", model)
-    reinit_and_delete()
-    cpp = _deterministic("cpp_standalone", model, build_dir=tmp_path / "build")
-    assert cpp[0].templates["input_hidden"] == "bioplastic"
-    _same_run(rt, cpp)
-    state = cpp[1]
-    assert "input.apre" in state and "excitatory.apost" in state and "input.xpre" not in state
-    reinit_and_delete()
-    sym = _deterministic("runtime", HAO_2020)
-    w = "input_hidden.w"
-    assert not np.allclose(sym[1][w], state[w]), "the rule changes what is learned"
-    assert not np.allclose(state[w], cpp[0].initial_state()[w]), "the rule learned"
+#: The README's rule on the hidden -> label pathway (its traces: apre on the hidden neurons,
+#: apost on the label neurons), beside ROW_SUM_RULE on the input pathway.
+PAIR_STDP_LABEL = PlasticityRule(
+    name="pair-stdp-label", on_pre=PAIR_STDP.on_pre, on_post=PAIR_STDP.on_post,
+    parameters={"eta_minus": 0.05, "eta_plus": 0.01, "w_max": 8.0},
+    pre_traces=PAIR_STDP.pre_traces, post_traces=PAIR_STDP.post_traces)
 
 
 @pytest.mark.standalone
-def test_a_rule_the_templates_cannot_take_falls_back_and_equals_runtime(tmp_path, capsys):
+def test_rules_of_ones_own_run_the_same_on_runtime_and_cpp_standalone(tmp_path, capsys):
+    """One network, two rules of one's own: the input pathway's (ROW_SUM_RULE, a sum over
+    synapses into a presynaptic trace) falls back to Brian2's templates, with a message; the
+    label pathway's (the README's pair STDP) takes the dense templates.  cpp_standalone gives
+    runtime mode's spikes and weights, and the rules learn otherwise than sym-STDP."""
     from brian2.devices import reinit_and_delete
 
-    model = NetworkModel("row-sum", input_rule=ROW_SUM_RULE)
+    model = NetworkModel("mine", input_rule=ROW_SUM_RULE, label_rule=PAIR_STDP_LABEL)
     rt = _deterministic("runtime", model)
     reinit_and_delete()
+    capsys.readouterr()
     eng = Engine(_det_params(n_hidden=8), device="cpp_standalone", chunk_size=3, seed=5, verbose=True,
                  build_dir=tmp_path / "build", **model.engine_kwargs())
     out = capsys.readouterr().out
     assert "input_hidden: Brian2's own templates" in out and "dw_out_pre" in out
     assert eng.templates["input_hidden"].startswith("brian2")
     assert eng.templates["hidden_label"] == "bioplastic"        # the other pathway keeps them
-    code = list((tmp_path / "build" / "code_objects").glob("input_hidden_pre_codeobject*.cpp"))
-    assert code and "_dense_checked" not in code[0].read_text()
+    code = {f.name.split("_pre_codeobject")[0]: f.read_text()
+            for f in (tmp_path / "build" / "code_objects").glob("*_pre_codeobject*.cpp")}
+    assert "_dense_checked" not in code["input_hidden"] and "_dense_checked" in code["hidden_label"]
     del eng
     reinit_and_delete()
     cpp = _deterministic("cpp_standalone", model, build_dir=tmp_path / "build")
     _same_run(rt, cpp)
-    assert np.abs(cpp[1]["input.dw_out"]).sum() > 0, "the presynaptic sums were made"
+    state = cpp[1]
+    assert np.abs(state["input.dw_out"]).sum() > 0, "the presynaptic sums were made"
+    assert "excitatory.apre" in state and "label.apost" in state and "excitatory.xpre" not in state
+    reinit_and_delete()
+    sym = _deterministic("runtime", HAO_2020)
+    w = "hidden_label.w"
+    assert not np.allclose(sym[1][w], state[w]), "the rule changes what is learned"
+    assert not np.allclose(state[w], cpp[0].initial_state()[w]), "the rule learned"
 
 
 def test_diehl_cook_neuron_waits_50_ms_and_grows_theta_by_a_constant():
