@@ -526,6 +526,9 @@ def make_excitatory(n, exc, input_params, traces, w_total, inhibition="pooled", 
         The clock of the window starts (needed for ``theta_decay="window"``).
     neuron : HiddenNeuron, optional
         The neuron model; default :data:`HAO_2020_NEURON`.
+    keyed_from : NeuronGroup, optional
+        The controller, for independent evaluation: the group links its
+        ``keyed`` flag (:data:`KEYED_EQS`).  The same in the other factories.
 
     Returns
     -------
