@@ -294,6 +294,9 @@ class Engine:
         self.cuda_options = dict(cuda_options or {})
         self.input_rule, self.label_rule, self.hidden_neuron = input_rule, label_rule, hidden_neuron
         self.evaluation = evaluation
+        if evaluation == "independent" and device == "cuda_standalone":
+            raise ValueError("evaluation='independent' has no CUDA implementation of its keyed random "
+                             "numbers yet; use cpp_standalone or runtime")
         #: Which generator each object got: ``{object name: "bioplastic" or "brian2 (reason)"}``.
         self.templates = {}
         self.build_seconds = 0.0
