@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from brian2 import mV, ms
+
 from bioplastic.symstdp.neurons import DIEHL_COOK_NEURON, HiddenNeuron
 from bioplastic.symstdp.plasticity import PlasticityRule, diehl_cook_stdp
 
@@ -84,19 +86,13 @@ class NetworkModel:
                    hidden_neuron=part("hidden_neuron", HiddenNeuron))
 
 
-def _ms(value):
-    from brian2 import ms
-
-    return value * ms
-
-
 HAO_2020 = NetworkModel("hao-2020")
 DIEHL_COOK_2015 = NetworkModel("diehl-cook-2015", input_rule=diehl_cook_stdp(),
                                hidden_neuron=DIEHL_COOK_NEURON)
 #: Diehl & Cook as their code has it: traces per synapse and input delays uniform in [0, 10 ms)
 #: (Brian2's own templates: slower).
 DIEHL_COOK_2015_DELAYS = NetworkModel(
-    "diehl-cook-2015-delays", input_rule=diehl_cook_stdp(synaptic_traces=True, max_delay=_ms(10)),
+    "diehl-cook-2015-delays", input_rule=diehl_cook_stdp(synaptic_traces=True, max_delay=10 * ms),
     hidden_neuron=DIEHL_COOK_NEURON)
 #: The named models of the protocols' ``--model``.
 MODELS = {"hao-2020": HAO_2020, "diehl-cook-2015": DIEHL_COOK_2015,
@@ -107,8 +103,6 @@ _DIEHL_COOK = ("diehl-cook-2015", "diehl-cook-2015-delays")
 
 def _diehl_cook_params(params):
     """Diehl & Cook's (2015) values in a parameter table of Hao et al. (the rest is shared)."""
-    from brian2 import mV, ms
-
     return replace(
         params,
         excitatory=replace(params.excitatory, refractory=5 * ms, theta_plus=0.05 * mV, tau_theta=1e7 * ms,
