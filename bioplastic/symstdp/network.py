@@ -78,10 +78,16 @@ class SymSTDPNetwork:
     initial_state: dict = field(default_factory=dict)
     sample_ids: object = None
     evaluation: str = "sequential"
+    population: object = None
 
     @property
     def n_hidden(self) -> int:
         return self.params.n_hidden
+
+    @property
+    def copies(self) -> int:
+        """P, the copies of the network in the model (1 unless in population mode)."""
+        return 1 if self.population is None else int(self.population)
 
 
 def _add_rest_jump(p, method, window, inp, exc, inh, lab, pool, inhibition, theta_decay,
@@ -157,7 +163,7 @@ def state_key(group, var) -> str:
     return f"{group.name}.{var}_{get_unit(dim)!r}"
 
 
-def _plastic_synapses(pre, post, rule, name, clock, transmit="ge_post += w", seed=None):
+def _plastic_synapses(pre, post, rule, name, clock, transmit="ge_post += w", seed=None, blocks=None):
     syn = Synapses(
         pre,
         post,
@@ -171,7 +177,13 @@ def _plastic_synapses(pre, post, rule, name, clock, transmit="ge_post += w", see
         # 40 MB arrays at N_E = 6400, allocated, written and read every chunk)
         **({} if rule.max_delay is not None else {"delay": {"pre": 0 * ms, "post": 0 * ms}}),
     )
-    syn.connect()  # all-to-all, pre-major order: synapse k = i * n_post + j
+    if blocks is None:
+        syn.connect()  # all-to-all, pre-major order: synapse k = i * n_post + j
+    else:
+        # population mode: block-diagonal, each copy's neurons to its own copy's, pre-major:
+        # synapse k = i * n_post_copy + kk connects i to (i // n_pre_copy) * n_post_copy + kk
+        n_pre, n_post = len(pre) // blocks, len(post) // blocks
+        syn.connect(j=f"(i // {n_pre}) * {n_post} + k for k in range({n_post})")
     if rule.max_delay is not None:
         # drawn once from the network's seed (a stream of its own), fixed for the whole run
         rng = np.random.default_rng([0 if seed is None else int(seed), 0xDE1A7])
@@ -257,7 +269,8 @@ def _add_rest_reset(inp, exc, inh, lab, pool, inhibition, window, input_rule, la
 
 def build_network(params, chunk_size, inhibition="pooled", method=None,
                   seed=None, initial_weights=None, theta_decay="step",
-                  input_rule=None, label_rule=None, hidden_neuron=None, evaluation="sequential"):
+                  input_rule=None, label_rule=None, hidden_neuron=None, evaluation="sequential",
+                  population=None):
     """Build the network of Hao et al. (2020) for one parameter variant.
 
     Parameters
@@ -296,6 +309,18 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         for the input (:mod:`bioplastic.symstdp.random_streams`, keyed by the
         samples' identities in ``sample_ids``) and every window starting from
         rest.  Training chunks (``keyed`` = 0) are unchanged.
+    population : int, optional
+        P independent copies of the network in one model (population mode;
+        needs ``evaluation="independent"`` and pooled inhibition).  Every group
+        holds its copies in contiguous blocks (hidden neuron ``k`` of copy
+        ``c`` is ``c * N_E + k``; the controller and the pool have one neuron
+        per copy); the plastic pathways connect each copy's block only
+        (block-diagonal, presynaptic-major: synapse ``i * N_post_copy + k``);
+        every random number is keyed, in training by the copy's chunk key
+        (:data:`bioplastic.symstdp.neurons._POPULATION_U`), so a copy's spikes
+        are those of a single run (``population=1``) with its seed and chunk
+        keys.  ``seed`` is then a sequence of P seeds (initial weights) and
+        ``initial_weights`` a sequence of P dicts.
 
     Returns
     -------
@@ -309,10 +334,26 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     from bioplastic.symstdp.neurons import HAO_2020_NEURON
 
+    if population is not None:
+        if int(population) != population or population < 1:
+            raise ValueError(f"population must be a positive integer, got {population!r}")
+        population = int(population)
+        if evaluation != "independent":
+            raise ValueError("population mode evaluates independently (evaluation='independent')")
+        if inhibition != "pooled":
+            raise ValueError("population mode needs the pooled inhibition (the all-to-all form would "
+                             "connect the copies)")
+
     p = params
     input_rule = _check_rule(sym_stdp(p.stdp_input) if input_rule is None else input_rule, "input_rule")
     label_rule = _check_rule(sym_stdp(p.stdp_label) if label_rule is None else label_rule, "label_rule")
     neuron = HAO_2020_NEURON if hidden_neuron is None else hidden_neuron
+    if population is not None:
+        for rule in (input_rule, label_rule):
+            if rule.max_delay is not None:
+                raise ValueError(f"population mode: the rule {rule.name!r} has per-synapse delays "
+                                 "(drawn for one network); use a rule without max_delay")
+    copies = 1 if population is None else population
     method = method or p.method
     n_e, n_in, n_lab = p.n_hidden, p.n_input, p.label.n_classes
     dt = p.input.dt
@@ -321,7 +362,7 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     # (schedule.clock_args: same order of operations, less loop overhead)
     step = Clock(dt, name="step_clock")
     window = Clock(t_window, name="window_clock")
-    stimulus, sample_labels = make_stimulus(chunk_size, n_in)
+    stimulus, sample_labels = make_stimulus(chunk_size, n_in, population)
     independent = evaluation == "independent"
     if independent:
         shown_max = int(np.ceil((p.input.intensity_max - p.input.intensity_init) / p.input.intensity_step)) + 1
@@ -329,21 +370,22 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
             raise ValueError("independent evaluation: the keys of the random numbers would overflow "
                              f"32-bit integers ({shown_max} presentations x {p.input.window_steps} steps "
                              f"x {n_in} inputs)")
-    sample_ids = make_sample_ids(chunk_size) if independent else None
-    ctrl = make_controller(p.input, sample_labels, dt, clock=step, window_clock=window, sample_ids=sample_ids)
+    sample_ids = make_sample_ids(chunk_size, population) if independent else None
+    ctrl = make_controller(p.input, sample_labels, dt, clock=step, window_clock=window, sample_ids=sample_ids,
+                           population=population)
     keyed = ctrl if independent else None
     inp = make_input(n_in, p.input, input_rule.pre_traces, stimulus, ctrl, dt, clock=step, window_clock=window,
-                     independent=independent)
-    pool = (make_pool(p.excitatory, dt=dt, method=method, clock=step, keyed_from=keyed)
+                     independent=independent, population=population, chunk_windows=chunk_size)
+    pool = (make_pool(p.excitatory, dt=dt, method=method, clock=step, keyed_from=keyed, population=population)
             if inhibition == "pooled" else None)
-    exc = make_excitatory(n_e, p.excitatory, p.input, input_rule.post_traces + label_rule.pre_traces,
+    exc = make_excitatory(n_e * copies, p.excitatory, p.input, input_rule.post_traces + label_rule.pre_traces,
                           p.stdp_input.w_total, inhibition=inhibition, pool=pool, dt=dt, method=method,
                           clock=step, theta_decay=theta_decay, window_clock=window, neuron=neuron,
                           keyed_from=keyed)
-    inh = make_inhibitory(n_e, p.inhibitory, dt=dt, method=p.inhibitory_method or method, clock=step,
+    inh = make_inhibitory(n_e * copies, p.inhibitory, dt=dt, method=p.inhibitory_method or method, clock=step,
                           keyed_from=keyed)
     lab = make_label(p.label, p.input, label_rule.post_traces, p.stdp_label.w_total, ctrl, dt=dt, clock=step,
-                     keyed_from=keyed)
+                     keyed_from=keyed, population=population, chunk_windows=chunk_size, n_input=n_in)
 
     objects = [ctrl, inp, exc, inh, lab]
     # static synapses
@@ -354,7 +396,8 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     if inhibition == "pooled":
         i_to_pool = Synapses(inh, pool, on_pre="g_post += w_ie",
                              namespace={"w_ie": p.inhibitory.w_ie}, clock=step, name="inhibitory_pool_syn")
-        i_to_pool.connect()
+        # each copy's inhibitory neurons to its own pool neuron
+        i_to_pool.connect() if population is None else i_to_pool.connect(j=f"i // {n_e}")
         i_to_self = Synapses(inh, exc, on_pre="gi_self_post += w_ie",
                              namespace={"w_ie": p.inhibitory.w_ie}, clock=step, name="inhibitory_self")
         i_to_self.connect(j="i")
@@ -367,12 +410,12 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     # the controller counts hidden spikes during presentations
     counter = Synapses(exc, ctrl, on_pre=f"n_window_post += int({PRESENTING})",
                        namespace=schedule_namespace(p.input), clock=step, name="spike_counter")
-    counter.connect()
+    counter.connect() if population is None else counter.connect(j=f"i // {n_e}")
     objects.append(counter)
 
     # plastic pathways and their scaling at the start of every window
-    inp_exc = _plastic_synapses(inp, exc, input_rule, "input_hidden", step, seed=seed)
-    exc_lab = _plastic_synapses(exc, lab, label_rule, "hidden_label", step, seed=seed)
+    inp_exc = _plastic_synapses(inp, exc, input_rule, "input_hidden", step, seed=seed, blocks=population)
+    exc_lab = _plastic_synapses(exc, lab, label_rule, "hidden_label", step, seed=seed, blocks=population)
     for post, syn in ((exc, inp_exc), (lab, exc_lab)):
         post.run_regularly(SCALING_NEURON_CODE, clock=window, when="start", order=-4,
                            name=f"{post.name}_scaling")
@@ -385,36 +428,54 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         _add_rest_jump(p, method, window, inp, exc, inh, lab, pool, inhibition, theta_decay,
                        input_rule, label_rule, neuron)
 
-    if initial_weights is None:
-        initial_weights = random_initial_weights(p, seed)
-    w_ih = np.asarray(initial_weights["w_input_hidden"], dtype=float)
-    w_hl = np.asarray(initial_weights["w_hidden_label"], dtype=float)
-    if w_ih.shape != (n_in, n_e) or w_hl.shape != (n_e, n_lab):
-        raise ValueError(f"initial weights have shapes {w_ih.shape}, {w_hl.shape}; "
-                         f"expected {(n_in, n_e)} and {(n_e, n_lab)}")
+    if population is None:
+        seeds = [seed]
+        weights = [random_initial_weights(p, seed) if initial_weights is None else initial_weights]
+    else:
+        seeds = list(range(population)) if seed is None else [int(s) for s in np.atleast_1d(seed)]
+        if len(seeds) != population:
+            raise ValueError(f"population mode: {population} seeds needed, got {len(seeds)}")
+        weights = ([random_initial_weights(p, s) for s in seeds] if initial_weights is None
+                   else list(initial_weights))
+        if len(weights) != population:
+            raise ValueError(f"population mode: {population} sets of initial weights needed, got {len(weights)}")
+    w_ihs, w_hls = [], []
+    for w in weights:
+        w_ih = np.asarray(w["w_input_hidden"], dtype=float)
+        w_hl = np.asarray(w["w_hidden_label"], dtype=float)
+        if w_ih.shape != (n_in, n_e) or w_hl.shape != (n_e, n_lab):
+            raise ValueError(f"initial weights have shapes {w_ih.shape}, {w_hl.shape}; "
+                             f"expected {(n_in, n_e)} and {(n_e, n_lab)}")
+        w_ihs.append(w_ih)
+        w_hls.append(w_hl)
+    # copy-major: each copy's block of synapses (pre-major within it) and of neurons
+    w_ih, w_hl = np.concatenate([w.ravel() for w in w_ihs]), np.concatenate([w.ravel() for w in w_hls])
+    wsum_e = np.concatenate([w.sum(axis=0) for w in w_ihs])
+    wsum_l = np.concatenate([w.sum(axis=0) for w in w_hls])
+    n_e, n_in, n_lab = n_e * copies, n_in * copies, n_lab * copies   # sizes of the groups
     ex, ih, lb = p.excitatory, p.inhibitory, p.label
     initial = {
-        (inp_exc, "w"): w_ih.ravel(), (exc_lab, "w"): w_hl.ravel(),
+        (inp_exc, "w"): w_ih, (exc_lab, "w"): w_hl,
         (exc, "v"): np.full(n_e, float(ex.v_rest)), (exc, "ge"): np.zeros(n_e),
         (exc, "theta"): np.full(n_e, float(ex.theta_init)),
     }
     initial.update({(exc, tr.name): np.zeros(n_e) for tr in label_rule.pre_traces + input_rule.post_traces})
     initial.update({
-        (exc, "wsum"): w_ih.sum(axis=0),
+        (exc, "wsum"): wsum_e,
         (inh, "v"): np.full(n_e, float(ih.v_rest)), (inh, "ge"): np.zeros(n_e),
         (lab, "v"): np.full(n_lab, float(lb.v_rest)), (lab, "ge"): np.zeros(n_lab),
     })
     initial.update({(lab, tr.name): np.zeros(n_lab) for tr in label_rule.post_traces})
-    initial[(lab, "wsum")] = w_hl.sum(axis=0)
+    initial[(lab, "wsum")] = wsum_l
     initial.update({(inp, tr.name): np.zeros(n_in) for tr in input_rule.pre_traces})
     # the neuron model's own state variables beyond the defaults' (e.g. Diehl & Cook's timer)
     # start at 0 and are carried from chunk to chunk like the others
     initial.update({(exc, name): np.zeros(n_e) for name in _own_state_variables(neuron)})
-    initial[(ctrl, "intensity")] = np.array([float(p.input.intensity_init)])
+    initial[(ctrl, "intensity")] = np.full(copies, float(p.input.intensity_init))
     if independent:   # a sample shown again across a chunk boundary keeps its presentation count
-        initial[(ctrl, "n_shown")] = np.zeros(1, dtype=np.int64)
+        initial[(ctrl, "n_shown")] = np.zeros(copies, dtype=np.int64)
     if inhibition == "pooled":
-        initial[(pool, "g")] = np.zeros(1)
+        initial[(pool, "g")] = np.zeros(copies)
         initial[(exc, "gi_self")] = np.zeros(n_e)
     else:
         initial[(exc, "gi")] = np.zeros(n_e)
@@ -435,5 +496,6 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
         hidden_label=exc_lab, stimulus=stimulus, sample_labels=sample_labels,
         count_monitor=count_mon, label_monitor=label_mon, controller_monitor=ctrl_mon,
         inhibition=inhibition, state=list(initial), sample_ids=sample_ids, evaluation=evaluation,
+        population=population,
         initial_state={state_key(g, v): np.array(a, copy=True) for (g, v), a in initial.items()},
     )

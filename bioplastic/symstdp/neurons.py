@@ -161,8 +161,32 @@ _KEYED_U = ("(keyed * keyed_uniform(eval_seed, sample_id, "
             " + (1 - keyed) * rand())")
 
 
-def _keyed(code, purpose):
-    return code.replace("rand()", _KEYED_U.format(purpose=purpose))
+#: Population mode (``population`` copies of the network in one model): every uniform number
+#: is keyed.  Evaluation (``keyed`` 1): as :data:`_KEYED_U`, with the neuron's index within its
+#: copy; training (``keyed`` 0): keyed by the copy's ``chunk_key`` (its chunk seed), the window
+#: within the chunk and (step in the window, purpose, neuron within the copy).  Purposes:
+#: 0 the input's window start, 1 its reset, 2 the teacher.  A copy's numbers are then the
+#: same whatever the other copies do: P copies give the spikes of P single (P = 1) runs.
+_POPULATION_U = (
+    "(keyed * keyed_uniform(eval_seed, sample_id, "
+    "((n_shown * window_steps + timestep(t, step_dt) % window_steps) * 2 + {purpose}) * n_input_all"
+    " + i % n_input_all)"
+    " + (1 - keyed) * " + "{training})")
+_POPULATION_TRAINING_U = (
+    "keyed_uniform(chunk_key, (timestep(t, step_dt) // window_steps) % chunk_windows, "
+    "((timestep(t, step_dt) % window_steps) * 3 + {purpose}) * n_input_all + i % {n_copy})")
+
+
+def _keyed(code, purpose, population=False):
+    if not population:
+        return code.replace("rand()", _KEYED_U.format(purpose=purpose))
+    training = _POPULATION_TRAINING_U.format(purpose=purpose, n_copy="n_input_all")
+    return code.replace("rand()", _POPULATION_U.format(purpose=purpose, training=training))
+
+
+def copy_index(n_total, n_copy):
+    """Index of the copy each of ``n_total`` neurons belongs to (``i // n_copy``), for linked variables."""
+    return np.arange(int(n_total)) // int(n_copy)
 
 #: Conductance-based LIF with adaptive threshold theta (Hao et al. 2020, Eq. 1-3).
 EXCITATORY_EQS = """
@@ -371,6 +395,13 @@ LABEL_THRESHOLD = (
     f"(learning > 0 and i == label and {PRESENTING} and rand() < teacher_rate * dt)"
     " or (learning == 0 and v > v_thresh)"
 )
+#: Population mode: the teacher's numbers keyed like the input's (purpose 2), label neuron
+#: ``i`` being class ``i % n_classes`` of its copy.
+LABEL_POPULATION_THRESHOLD = (
+    f"(learning > 0 and i % n_classes == label and {PRESENTING} and "
+    + _POPULATION_TRAINING_U.format(purpose=2, n_copy="n_classes") + " < teacher_rate * dt)"
+    " or (learning == 0 and v > v_thresh)"
+)
 LABEL_RESET = f"""
 v = v_reset
 count += int({PRESENTING})
@@ -403,7 +434,7 @@ def _check_trace_names(group, traces, taken):
 
 
 def make_input(n_input, input_params, traces, stimulus, controller, dt, method="exact", name="input",
-               clock=None, window_clock=None, independent=False):
+               clock=None, window_clock=None, independent=False, population=None, chunk_windows=None):
     """Poisson input group driven by the chunk's :class:`~brian2.TimedArray` data.
 
     Parameters
@@ -426,6 +457,10 @@ def make_input(n_input, input_params, traces, stimulus, controller, dt, method="
         Keyed random numbers while the controller's ``keyed`` is 1
         (:data:`INPUT_INDEPENDENT_EQS`); the controller must have been made
         with ``sample_ids``.
+    population, chunk_windows : int, optional
+        P copies of ``n_input`` neurons each (population mode: every random
+        number keyed, :data:`_POPULATION_U`; needs ``independent``) and the
+        windows of a chunk.
 
     Returns
     -------
@@ -444,11 +479,18 @@ def make_input(n_input, input_params, traces, stimulus, controller, dt, method="
         from bioplastic.symstdp.random_streams import KEYED_UNIFORM, keyed_uniform
 
         eqs = eqs + Equations(INPUT_INDEPENDENT_EQS)
-        reset, start = _keyed(reset, 1), _keyed(start, 0)
+        pop = population is not None
+        if pop:
+            eqs = eqs + Equations("chunk_key : integer (linked)")
+            namespace["chunk_windows"] = int(chunk_windows)
+        reset, start = _keyed(reset, 1, pop), _keyed(start, 0, pop)
         namespace[KEYED_UNIFORM] = keyed_uniform()
         namespace["n_input_all"] = int(n_input)
+    elif population is not None:
+        raise ValueError("population mode needs independent=True")
+    copies = 1 if population is None else int(population)
     group = NeuronGroup(
-        n_input,
+        n_input * copies,
         eqs,
         threshold=INPUT_THRESHOLD,
         reset="\n".join(trace_code + [reset]),
@@ -457,11 +499,11 @@ def make_input(n_input, input_params, traces, stimulus, controller, dt, method="
         **clock_args(dt, clock),
         name=name,
     )
-    zeros = np.zeros(n_input, dtype=int)
+    zeros = copy_index(n_input * copies, n_input)
     group.ptr = _linked(controller, "ptr", zeros)
     group.intensity = _linked(controller, "intensity", zeros)
     if independent:
-        for var in ("keyed", "eval_seed", "sample_id", "n_shown"):
+        for var in ("keyed", "eval_seed", "sample_id", "n_shown") + (("chunk_key",) if population else ()):
             setattr(group, var, _linked(controller, var, zeros))
     # after the controller has set the label (order -5) at the window start
     group.run_regularly(start, **clock_args(input_params.t_window, window_clock),
@@ -476,7 +518,8 @@ KEYED_EQS = "keyed : 1 (linked)"
 
 def _link_keyed(group, controller):
     if controller is not None:
-        group.keyed = _linked(controller, "keyed", np.zeros(len(group), dtype=int))
+        # one controller neuron per copy: the copies are contiguous, equal blocks of the group
+        group.keyed = _linked(controller, "keyed", copy_index(len(group), len(group) // len(controller)))
     return group
 
 
@@ -580,7 +623,7 @@ def make_excitatory(n, exc, input_params, traces, w_total, inhibition="pooled", 
     group.learning = 1
     _link_keyed(group, keyed_from)
     if inhibition == "pooled":
-        group.gi_pool = _linked(pool, "g", np.zeros(n, dtype=int))
+        group.gi_pool = _linked(pool, "g", copy_index(n, n // len(pool)))
     if theta_decay == "window":
         group.run_regularly(THETA_WINDOW_DECAY, clock=window_clock, when="start", order=-5,
                             name=f"{name}_theta_decay")
@@ -620,22 +663,23 @@ def make_inhibitory(n, inh, dt=None, method="exponential_euler", name="inhibitor
     return _link_keyed(group, keyed_from)
 
 
-def make_pool(exc, dt=None, method="exponential_euler", name="inhibitory_pool", clock=None, keyed_from=None):
+def make_pool(exc, dt=None, method="exponential_euler", name="inhibitory_pool", clock=None, keyed_from=None,
+              population=None):
     """One-neuron group holding the population inhibitory conductance (pooled form).
 
     It is integrated after the excitatory group (``order=1``) so that the
     excitatory neurons see the same start-of-step value as in the literal
     all-to-all form.  ``method`` must be the excitatory group's, so that both
-    parts of ``gi`` decay by the same factor.
+    parts of ``gi`` decay by the same factor.  One neuron per copy in population mode.
     """
-    group = NeuronGroup(1, _with_keyed(Equations(POOL_EQS), keyed_from), method=brian_method(method),
+    group = NeuronGroup(1 if population is None else int(population), _with_keyed(Equations(POOL_EQS), keyed_from), method=brian_method(method),
                         namespace=_integration_namespace({"tau_gi": exc.tau_gi}, method, dt),
                         **clock_args(dt, clock), name=name, order=1)
     return _link_keyed(group, keyed_from)
 
 
 def make_label(lab, input_params, traces, w_total, controller, dt=None, method="exponential_euler",
-               name="label", clock=None, keyed_from=None):
+               name="label", clock=None, keyed_from=None, population=None, chunk_windows=None, n_input=784):
     """Label layer: Poisson teacher while learning, LIF readout otherwise.
 
     Parameters
@@ -652,6 +696,11 @@ def make_label(lab, input_params, traces, w_total, controller, dt=None, method="
     name : str
     clock : Clock, optional
         Shared step clock (default: the group's own clock of step ``dt``).
+    population, chunk_windows : int, optional
+        P copies of the layer (population mode): neuron ``i`` is class
+        ``i % n_classes`` of copy ``i // n_classes``, and the teacher's random
+        numbers are keyed (:data:`LABEL_POPULATION_THRESHOLD`; ``n_input``, the
+        input neurons of a copy, spaces their keys from the input's).
 
     Returns
     -------
@@ -659,15 +708,26 @@ def make_label(lab, input_params, traces, w_total, controller, dt=None, method="
     """
     namespace = _namespace(lab, ["v_rest", "v_reset", "v_thresh", "E_exc", "tau_m", "tau_ge",
                                  "teacher_rate"])
+    copies = 1 if population is None else int(population)
+    threshold = LABEL_THRESHOLD
+    eqs = Equations(LABEL_EQS)
+    if population is not None:
+        from bioplastic.symstdp.random_streams import KEYED_UNIFORM, keyed_uniform
+
+        threshold = LABEL_POPULATION_THRESHOLD
+        eqs = eqs + Equations("chunk_key : integer (linked)")
+        namespace.update({KEYED_UNIFORM: keyed_uniform(), "chunk_windows": int(chunk_windows),
+                          "n_classes": int(lab.n_classes), "n_input_all": int(n_input),
+                          "step_dt": input_params.dt})
     namespace.update(schedule_namespace(input_params))
     _check_trace_names(name, traces, Equations(LABEL_EQS).names)
     trace_eqs, trace_code, trace_ns = _traces(traces)
     namespace.update(trace_ns)
     namespace["w_total"] = float(w_total)
     group = NeuronGroup(
-        lab.n_classes,
-        _with_keyed(Equations(LABEL_EQS) + trace_eqs + Equations(SCALING_EQS), keyed_from),
-        threshold=LABEL_THRESHOLD,
+        lab.n_classes * copies,
+        _with_keyed(eqs + trace_eqs + Equations(SCALING_EQS), keyed_from),
+        threshold=threshold,
         reset="\n".join([LABEL_RESET] + trace_code),
         refractory=lab.refractory if float(lab.refractory) > 0 else False,
         method=brian_method(method),
@@ -677,5 +737,8 @@ def make_label(lab, input_params, traces, w_total, controller, dt=None, method="
     )
     group.v = lab.v_rest
     group.learning = 1
-    group.label = _linked(controller, "label", np.zeros(lab.n_classes, dtype=int))
+    index = copy_index(lab.n_classes * copies, lab.n_classes)
+    group.label = _linked(controller, "label", index)
+    if population is not None:
+        group.chunk_key = _linked(controller, "chunk_key", index)
     return _link_keyed(group, keyed_from)

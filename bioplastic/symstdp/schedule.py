@@ -40,6 +40,7 @@ __all__ = [
     "make_controller",
     "make_sample_ids",
     "clock_args",
+    "CONTROLLER_POPULATION_EQS",
 ]
 
 #: Boolean expression, true while a sample is presented (not during rest).
@@ -107,7 +108,7 @@ def schedule_namespace(input_params) -> dict:
     }
 
 
-def make_stimulus(chunk_size: int, n_input: int):
+def make_stimulus(chunk_size: int, n_input: int, population=None):
     """The per-chunk data holders: input rates (Hz) and labels, indexed by sample.
 
     Parameters
@@ -115,7 +116,11 @@ def make_stimulus(chunk_size: int, n_input: int):
     chunk_size : int
         Number of samples (and windows) per chunk, K.
     n_input : int
-        Number of input neurons.
+        Number of input neurons (of one copy).
+    population : int, optional
+        P copies of the network (population mode): the rates of copy ``c``
+        are the columns ``c * n_input ... (c + 1) * n_input - 1`` and the
+        labels a ``(chunk_size, P)`` array, ``sample_labels(ptr * SAMPLE_PERIOD, c)``.
 
     Returns
     -------
@@ -126,10 +131,12 @@ def make_stimulus(chunk_size: int, n_input: int):
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    copies = 1 if population is None else int(population)
     stimulus = TimedArray(
-        np.zeros((chunk_size, n_input)) * Hz, dt=SAMPLE_PERIOD, name="stimulus"
+        np.zeros((chunk_size, n_input * copies)) * Hz, dt=SAMPLE_PERIOD, name="stimulus"
     )
-    sample_labels = TimedArray(np.zeros(chunk_size), dt=SAMPLE_PERIOD, name="sample_labels")
+    shape = chunk_size if population is None else (chunk_size, copies)
+    sample_labels = TimedArray(np.zeros(shape), dt=SAMPLE_PERIOD, name="sample_labels")
     return stimulus, sample_labels
 
 
@@ -147,14 +154,25 @@ CONTROLLER_INDEPENDENT_RESET = "n_shown = (1 - advance) * (n_shown + 1)"
 CONTROLLER_INDEPENDENT_WINDOW_START = "sample_id = int(sample_ids(ptr * sample_period) + 0.5)"
 
 
-def make_sample_ids(chunk_size: int):
-    """The per-chunk TimedArray of sample identities (independent evaluation)."""
-    return TimedArray(np.zeros(chunk_size), dt=SAMPLE_PERIOD, name="sample_ids")
+def make_sample_ids(chunk_size: int, population=None):
+    """The per-chunk TimedArray of sample identities (independent evaluation); ``(chunk_size, P)``
+    in population mode."""
+    shape = chunk_size if population is None else (chunk_size, int(population))
+    return TimedArray(np.zeros(shape), dt=SAMPLE_PERIOD, name="sample_ids")
+
+
+#: Population mode (P copies of the network in one model, :func:`make_controller` with
+#: ``population``): every random number is keyed (:mod:`bioplastic.symstdp.random_streams`),
+#: in training by the copy's chunk key and the window within the chunk, so that a copy's
+#: spikes do not depend on the other copies (nor on how many there are).
+CONTROLLER_POPULATION_EQS = """
+chunk_key : integer    # key of this copy's random numbers in a training chunk (its chunk seed)
+"""
 
 
 def make_controller(input_params, sample_labels, dt, name="controller", clock=None,
-                    window_clock=None, sample_ids=None) -> NeuronGroup:
-    """The one-neuron group that runs the schedule.
+                    window_clock=None, sample_ids=None, population=None) -> NeuronGroup:
+    """The one-neuron group that runs the schedule (one neuron per copy in population mode).
 
     Parameters
     ----------
@@ -166,11 +184,19 @@ def make_controller(input_params, sample_labels, dt, name="controller", clock=No
     name : str
     clock, window_clock : Clock, optional
         Shared clocks of the time step and of the window (:func:`clock_args`).
+    sample_ids : TimedArray, optional
+        From :func:`make_sample_ids` (independent evaluation; required with ``population``).
+    population : int, optional
+        P copies: P controller neurons, neuron ``c`` schedules copy ``c`` from
+        column ``c`` of the chunk's labels and sample identities, with its own
+        ``chunk_key`` (:data:`CONTROLLER_POPULATION_EQS`).
 
     Returns
     -------
     NeuronGroup
     """
+    if population is not None and sample_ids is None:
+        raise ValueError("population mode needs the sample identities (independent evaluation)")
     namespace = schedule_namespace(input_params)
     namespace["sample_labels"] = sample_labels
     eqs, reset, start = CONTROLLER_EQS, CONTROLLER_RESET, CONTROLLER_WINDOW_START
@@ -179,8 +205,12 @@ def make_controller(input_params, sample_labels, dt, name="controller", clock=No
         eqs += CONTROLLER_INDEPENDENT_EQS
         reset = reset.replace("n_window = 0", CONTROLLER_INDEPENDENT_RESET + "\nn_window = 0")
         start += "\n" + CONTROLLER_INDEPENDENT_WINDOW_START
+    if population is not None:
+        eqs += CONTROLLER_POPULATION_EQS
+        # column c of the (chunk, P) arrays for copy c
+        start = start.replace("(ptr * sample_period)", "(ptr * sample_period, i)")
     ctrl = NeuronGroup(
-        1,
+        1 if population is None else int(population),
         eqs,
         threshold=CONTROLLER_THRESHOLD,
         reset=reset,

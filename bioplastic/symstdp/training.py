@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["PhaseChunk", "pixel_rates", "iterate_phase", "run_phase", "PhaseResult",
-           "phase_start_state", "evaluate"]
+           "phase_start_state", "evaluate", "run_population_phase", "evaluate_batched"]
 
 
 def pixel_rates(images, input_params) -> np.ndarray:
@@ -63,7 +63,8 @@ def phase_start_state(engine, state) -> dict:
     state[key] = np.full_like(state[key], engine.params.input.intensity_init)
     if "n_shown" in engine.model.controller.variables:        # independent evaluation
         # (also for a state made without it: a sequential run's checkpoint)
-        state[state_key(engine.model.controller, "n_shown")] = np.zeros(1, dtype=np.int64)
+        state[state_key(engine.model.controller, "n_shown")] = np.zeros(len(engine.model.controller),
+                                                                        dtype=np.int64)
     return state
 
 
@@ -292,3 +293,171 @@ def evaluate(engine, state, rates_hz, labels, sample_ids, workers=1, progress=No
         n_presentations=np.concatenate([r.n_presentations for r in parts]),
         intensity=np.concatenate([r.intensity for r in parts]),
         n_windows=int(sum(r.n_windows for r in parts)), wall_seconds=time.perf_counter() - t0)
+
+
+def run_population_phase(engine, states, data, learning, seeds_of_chunk, progress=None, eval_seeds=None):
+    """Run one phase of each of the P copies of a population Engine, each on its own samples.
+
+    Every copy goes through its samples exactly as :func:`run_phase` would
+    with a single network (``Engine(population=1)``): its chunks start at its
+    first sample not completed and are padded when it has fewer than K left.
+    The chunks are shared (K windows each); a copy that has finished waits in
+    blank windows until all have, and its state is the one at its last chunk
+    -- so copy ``c`` ends exactly as a single run with ``states[c]``,
+    ``data[c]`` and ``seeds_of_chunk[c]`` (``tests/test_population.py``).
+
+    Parameters
+    ----------
+    engine : bioplastic.symstdp.device.engine.Engine
+        Built with ``population=P``.
+    states : sequence of dict
+        The P copies' states to start from (single networks' states).
+    data : sequence of (rates_hz, labels, sample_ids)
+        Each copy's samples: ``(n_c, n_input)`` rates in Hz, ``(n_c,)`` labels
+        and ``(n_c,)`` identities (or None: ``0..n_c-1``).
+    learning : bool or "label"
+        See :meth:`~bioplastic.symstdp.device.engine.Engine.run_chunk`.
+    seeds_of_chunk : sequence of callable
+        ``seeds_of_chunk[c](i)``: the key of copy ``c``'s random numbers in
+        its i-th chunk of this phase (e.g. ``chunk_seed(seed_c, offset + i)``).
+    progress : callable, optional
+        ``progress(done, total, samples_per_second)`` after each chunk, over all copies.
+    eval_seeds : sequence of int, optional
+        Seeds of the evaluation's keyed numbers (default: the Engine's ``seeds``).
+
+    Returns
+    -------
+    states : list of dict
+        Each copy's state at the end of its phase.
+    results : list of PhaseResult
+    """
+    P = engine.population
+    if P is None:
+        raise ValueError("run_population_phase needs an Engine built with population=P")
+    if len(states) != P or len(data) != P or len(seeds_of_chunk) != P:
+        raise ValueError(f"{P} states, data sets and chunk seed functions needed, got "
+                         f"{len(states)}, {len(data)}, {len(seeds_of_chunk)}")
+    K, n_e = engine.chunk_size, engine.params.n_hidden
+    n_lab = engine.params.label.n_classes
+    rates_all, labels_all, ids_all = [], [], []
+    for rates, labels, ids in data:
+        rates, labels = np.asarray(rates, dtype=float), np.asarray(labels)
+        n = len(labels)
+        if rates.shape != (n, engine.params.n_input):
+            raise ValueError(f"rates of shape {rates.shape} for {n} labels")
+        ids = np.arange(n) if ids is None else np.asarray(ids, dtype=np.int64)
+        if ids.shape != (n,):
+            raise ValueError(f"sample_ids must have shape ({n},), got {ids.shape}")
+        rates_all.append(rates)
+        labels_all.append(labels)
+        ids_all.append(ids)
+    sizes = [len(lab) for lab in labels_all]
+    total = sum(sizes)
+    out = [PhaseResult(np.zeros((n, n_e), dtype=np.uint16), np.zeros((n, n_lab), dtype=np.uint16),
+                       np.zeros(n, dtype=np.int64), np.zeros(n), 0, 0.0) for n in sizes]
+    state = phase_start_state(engine, engine.join_states(states))
+    final = [None] * P
+    pos, carry = [0] * P, [0] * P
+    for c in range(P):
+        if sizes[c] == 0:
+            final[c] = engine.split_state(state)[c]
+    i_chunk = 0
+    t0 = time.perf_counter()
+    n_input = engine.params.n_input
+    while any(f is None for f in final):
+        rates = np.zeros((K, P, n_input))
+        lab = np.full((K, P), -1, dtype=np.int64)
+        ids = np.zeros((K, P), dtype=np.int64)
+        keys = np.zeros(P, dtype=np.int64)
+        n_valid = [0] * P
+        for c in range(P):
+            if final[c] is None:
+                n_valid[c] = m = min(K, sizes[c] - pos[c])
+                rates[:m, c] = rates_all[c][pos[c]:pos[c] + m]
+                lab[:m, c] = labels_all[c][pos[c]:pos[c] + m]
+                ids[:m, c] = ids_all[c][pos[c]:pos[c] + m]
+                keys[c] = int(seeds_of_chunk[c](i_chunk)) % (2**31)
+        state, results = engine.run_population_chunk(state, rates, lab, learning, keys, ids, eval_seeds)
+        copies = None
+        for c, res in enumerate(results):
+            if final[c] is not None:
+                continue
+            nv = n_valid[c]
+            valid = res.ptr < nv
+            shown = np.bincount(res.ptr[valid], minlength=nv)[:nv]
+            shown[0] += carry[c]
+            done = res.accepted & valid
+            local = res.ptr[done]
+            n_done = min(res.ptr_end, nv)
+            carry[c] = int(shown[n_done]) if n_done < nv else 0
+            idx = pos[c] + local
+            r = out[c]
+            r.hidden_counts[idx] = np.minimum(res.hidden_counts[done], 65535)
+            r.label_counts[idx] = np.minimum(res.label_counts[done], 65535)
+            r.n_presentations[idx] = shown[local]
+            r.intensity[idx] = res.intensity[done]
+            r.n_windows += K
+            pos[c] += n_done
+            if pos[c] >= sizes[c]:
+                copies = engine.split_state(state) if copies is None else copies
+                final[c] = copies[c]
+        i_chunk += 1
+        if progress is not None:
+            done_all = sum(pos)
+            progress(done_all, total, done_all / max(time.perf_counter() - t0, 1e-9))
+    wall = time.perf_counter() - t0
+    for r in out:
+        r.wall_seconds = wall
+    return final, out
+
+
+def evaluate_batched(engine, state, rates_hz, labels, sample_ids, seed=None, progress=None):
+    """Evaluate one frozen network on P samples at once, through the P copies of a population Engine.
+
+    The samples are split into P contiguous blocks; copy ``c`` of the network
+    (all copies the same frozen ``state``) evaluates block ``c``.  Each
+    sample's spikes are keyed by its identity and ``seed``, so the result is the
+    same, sample for sample, as :func:`run_phase` with
+    ``Engine(evaluation="independent", seed=seed)``
+    (``tests/test_population.py``).
+
+    Parameters
+    ----------
+    engine : bioplastic.symstdp.device.engine.Engine
+        Built with ``population=P``.
+    state : dict
+        One network's state (e.g. a trained run's).
+    rates_hz, labels, sample_ids : ndarray
+        As for :func:`iterate_phase`.
+    seed : int, optional
+        Seed of the evaluation's keyed numbers; default the Engine's seeds if
+        they are all equal.
+    progress : callable, optional
+
+    Returns
+    -------
+    PhaseResult
+        For all samples, in their order.
+    """
+    P = engine.population
+    if P is None:
+        raise ValueError("evaluate_batched needs an Engine built with population=P")
+    if seed is None:
+        if len(set(engine.seeds)) != 1:
+            raise ValueError(f"evaluate_batched: the Engine's copies have different seeds {engine.seeds}; "
+                             "name the evaluation's seed (seed=...)")
+        seed = engine.seeds[0]
+    n = len(labels)
+    sample_ids = np.asarray(sample_ids, dtype=np.int64)
+    bounds = np.linspace(0, n, P + 1).astype(int)
+    blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    data = [(rates_hz[b], labels[b], sample_ids[b]) for b in blocks]
+    t0 = time.perf_counter()
+    _, parts = run_population_phase(engine, [state] * P, data, False, [lambda i: 0] * P, progress,
+                                    eval_seeds=[int(seed)] * P)
+    return PhaseResult(
+        hidden_counts=np.concatenate([r.hidden_counts for r in parts]),
+        label_counts=np.concatenate([r.label_counts for r in parts]),
+        n_presentations=np.concatenate([r.n_presentations for r in parts]),
+        intensity=np.concatenate([r.intensity for r in parts]),
+        n_windows=int(parts[0].n_windows), wall_seconds=time.perf_counter() - t0)

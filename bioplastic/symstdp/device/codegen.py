@@ -109,7 +109,7 @@ def _written(code):
     return names
 
 
-def use_dense_synapses(synapses):
+def use_dense_synapses(synapses, copies=1):
     """Generate an all-to-all ``synapses`` object with the dense templates.
 
     Its presynaptic pathway (``on_pre``) and its per-synapse operations
@@ -121,6 +121,11 @@ def use_dense_synapses(synapses):
     Parameters
     ----------
     synapses : brian2.Synapses
+    copies : int
+        Population mode: the synapses connect ``copies`` equal blocks of the
+        source each to its own block of the target, all-to-all within the
+        block (synapse ``k`` connects ``k // n`` to ``(k // n // n_pre) * n + k % n``,
+        ``n``, ``n_pre`` the target's and source's neurons per copy).
 
     Raises
     ------
@@ -141,6 +146,10 @@ def use_dense_synapses(synapses):
     refusal = dense_synapses_refusal(synapses)
     if refusal:
         raise ValueError(refusal)
+    if int(copies) != copies or copies < 1 or len(synapses.source) % copies or len(synapses.target) % copies:
+        raise ValueError(f"{synapses.name}: {copies!r} copies do not divide its source and target")
+    # read by the templates (an attribute of our own: Brian2's setattr takes state variables only)
+    object.__setattr__(synapses, "_bioplastic_copies", int(copies))
     codeobj_class = _codeobject_class()
     for pathway in synapses._pathways:
         if pathway.prepost == "pre":

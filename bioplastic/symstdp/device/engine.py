@@ -264,6 +264,18 @@ class Engine:
         order, chunking or process (:mod:`bioplastic.symstdp.random_streams`).
         Training chunks are the same as with "sequential" (the default: each
         sample starts where the previous one left off, one random stream).
+    population : int, optional
+        P independent copies of the network in one model (population mode,
+        :func:`~bioplastic.symstdp.network.build_network`): each copy has its
+        own weights, thresholds, pool, label layer, controller and data, and
+        every random number is keyed -- in training by the copy's chunk key,
+        in evaluation (independent) by the sample -- so that a copy's spikes and
+        weights are those of a single run (``population=1``) with its seed and
+        chunk keys (:meth:`run_population_chunk`; ``tests/test_population.py``).
+        Implies ``evaluation="independent"``.  Not on cuda_standalone yet.
+    seeds : sequence of int, optional
+        Population mode: the P copies' seeds (initial weights; evaluation keys);
+        default ``seed, seed + 1, ...``.
     """
 
     #: Brian2's device is global: building an Engine resets it, so only the
@@ -273,7 +285,8 @@ class Engine:
     def __init__(self, params, device="runtime", chunk_size=100, threads=1, float32=False,
                  inhibition="pooled", seed=0, build_dir=None, verbose=True, cuda_options=None,
                  runtime_target="cython", flush_denormals=True, dense_synapses=True, float32_theta=False,
-                 input_rule=None, label_rule=None, hidden_neuron=None, evaluation="sequential"):
+                 input_rule=None, label_rule=None, hidden_neuron=None, evaluation="sequential",
+                 population=None, seeds=None):
         Engine._newest = self._token = object()
         self.runtime_target = runtime_target
         self.flush_denormals = bool(flush_denormals)
@@ -293,10 +306,23 @@ class Engine:
         self.verbose = verbose
         self.cuda_options = dict(cuda_options or {})
         self.input_rule, self.label_rule, self.hidden_neuron = input_rule, label_rule, hidden_neuron
+        if population is not None:
+            if int(population) != population or population < 1:
+                raise ValueError(f"population must be a positive integer, got {population!r}")
+            population = int(population)
+            seeds = [self.seed + c for c in range(population)] if seeds is None else [int(x) for x in seeds]
+            if len(seeds) != population:
+                raise ValueError(f"seeds: {population} needed (one per copy), got {len(seeds)}")
+            if any(not 0 <= x < 2**31 for x in seeds):
+                raise ValueError(f"seeds must be in [0, 2**31), got {seeds}")
+            evaluation = "independent"
+        elif seeds is not None:
+            raise ValueError("seeds are for population mode (population=P); use seed")
+        self.population, self.seeds = population, seeds
         self.evaluation = evaluation
         if evaluation == "independent" and device == "cuda_standalone":
-            raise ValueError("evaluation='independent' has no CUDA implementation of its keyed random "
-                             "numbers yet; use cpp_standalone or runtime")
+            raise ValueError("evaluation='independent' and population mode have no CUDA implementation "
+                             "of their keyed random numbers yet; use cpp_standalone or runtime")
         #: Which generator each object got: ``{object name: "bioplastic" or "brian2 (reason)"}``.
         self.templates = {}
         self.build_seconds = 0.0
@@ -310,10 +336,11 @@ class Engine:
             if self.standalone else None)
         from bioplastic.symstdp.network import build_network
 
-        self.model = build_network(params, self.chunk_size, inhibition=inhibition, seed=self.seed,
+        self.model = build_network(params, self.chunk_size, inhibition=inhibition,
+                                   seed=self.seed if population is None else seeds,
                                    theta_decay="window" if self.float32 and not self.float32_theta else "step",
                                    input_rule=input_rule, label_rule=label_rule, hidden_neuron=hidden_neuron,
-                                   evaluation=evaluation)
+                                   evaluation=evaluation, population=population)
         if self.dense_synapses:
             self._choose_templates()
         self._initial = self.model.initial_state
@@ -330,7 +357,7 @@ class Engine:
                 "runtime_target": self.runtime_target, "flush_denormals": self.flush_denormals,
                 "dense_synapses": self.dense_synapses, "input_rule": self.input_rule,
                 "label_rule": self.label_rule, "hidden_neuron": self.hidden_neuron,
-                "evaluation": self.evaluation}
+                "evaluation": self.evaluation, "population": self.population, "seeds": self.seeds}
 
     # ------------------------------------------------------------------ setup
     def _choose_templates(self):
@@ -346,7 +373,10 @@ class Engine:
                                   (m.inhibitory, threshold_refusal, use_two_pass_threshold)):
             why = refusal(obj)
             if why is None:
-                use(obj)
+                if use is use_dense_synapses:
+                    use(obj, copies=self.model.copies)
+                else:
+                    use(obj)
                 self.templates[obj.name] = "bioplastic"
             else:
                 self.templates[obj.name] = f"brian2 ({why})"
@@ -397,6 +427,7 @@ class Engine:
                    if any(v is not None for v in (self.input_rule, self.label_rule, self.hidden_neuron))
                    else {}),
                 **({"evaluation": self.evaluation} if self.evaluation != "sequential" else {}),
+                **({"population": self.population} if self.population is not None else {}),
                 "code": _generating_code_digest(),
                 "compile_args": [str(a) for a in prefs.codegen.cpp.extra_compile_args_gcc]
                 + [str(a) for a in (prefs.codegen.cpp.extra_compile_args or [])],
@@ -526,13 +557,12 @@ class Engine:
         new_state : dict
         result : ChunkResult
         """
-        from brian2 import Hz, Quantity, seed as brian_seed
-
+        if self.population is not None:
+            raise ValueError("a population Engine runs P copies: use run_population_chunk")
         if not self.is_current():
             raise RuntimeError("this Engine can no longer run: a newer Engine was built in this process "
                                "and Brian2's device is global; build this network's Engine again "
                                "(the compiled code is reused) or keep one Engine per process")
-        m = self.model
         K = self.chunk_size
         rates_hz = np.asarray(rates_hz, dtype=float)
         labels = np.asarray(labels)
@@ -554,6 +584,80 @@ class Engine:
                 raise ValueError(f"sample_ids must be {K} integers in [0, 2**24) (exact in single "
                                  f"precision), got {sample_ids!r}")
             keyed = 0.0 if learning else 1.0
+        eval_seeds = np.array([self.seed % (2**31)])
+        return self._execute(state, rates_hz, labels.astype(float), flag, hidden_flag, seed,
+                             ids.astype(float) if independent else None,
+                             np.array([keyed]) if independent else None, eval_seeds)
+
+    def run_population_chunk(self, state, rates_hz, labels, learning, chunk_keys, sample_ids=None,
+                             eval_seeds=None):
+        """Run one chunk of K windows of the P copies (population mode).
+
+        Parameters
+        ----------
+        state : dict
+            The P copies' state, joined (:meth:`join_states`); not modified.
+        rates_hz : ndarray, (K, P, n_input)
+            Base input rates in Hz of each copy's K samples (zeros for padding).
+        labels : ndarray of int, (K, P)
+            Their classes; -1 for padding.
+        learning : bool or "label"
+            As for :meth:`run_chunk` (the same for every copy).
+        chunk_keys : sequence of int, (P,)
+            Key of each copy's random numbers in this chunk (training; a single
+            run with the same key draws the same numbers), in [0, 2**31).
+        sample_ids : ndarray of int, (K, P), optional
+            The samples' identities (key the evaluation's random numbers).
+        eval_seeds : sequence of int, (P,), optional
+            Seeds of the evaluation's keyed numbers; default the copies' ``seeds``
+            (a single ``Engine(evaluation="independent", seed=s)`` uses ``s``).
+
+        Returns
+        -------
+        new_state : dict
+        results : list of ChunkResult
+            One per copy.
+        """
+        if self.population is None:
+            raise ValueError("run_population_chunk needs an Engine built with population=P")
+        if not self.is_current():
+            raise RuntimeError("this Engine can no longer run: a newer Engine was built in this process")
+        K, P, n_in = self.chunk_size, self.population, self.params.n_input
+        rates_hz = np.asarray(rates_hz, dtype=float)
+        labels = np.asarray(labels)
+        if rates_hz.shape != (K, P, n_in):
+            raise ValueError(f"rates must have shape {(K, P, n_in)}, got {rates_hz.shape}")
+        if labels.shape != (K, P):
+            raise ValueError(f"labels must have shape {(K, P)}, got {labels.shape}")
+        if not np.all(np.isfinite(rates_hz)) or np.any(rates_hz < 0):
+            raise ValueError("rates must be finite and non-negative")
+        if isinstance(learning, str) and learning != "label":
+            raise ValueError(f"learning must be a bool or 'label', got {learning!r}")
+        keys = np.asarray(chunk_keys)
+        if keys.shape != (P,) or not np.all(keys == np.round(keys)) or np.any(keys < 0) or np.any(keys >= 2**31):
+            raise ValueError(f"chunk_keys must be {P} integers in [0, 2**31), got {chunk_keys!r}")
+        ids = np.zeros((K, P)) if sample_ids is None else np.asarray(sample_ids)
+        if (ids.shape != (K, P) or not np.all(ids >= 0) or not np.all(ids == np.round(ids))
+                or not np.all(ids < 2**24)):
+            raise ValueError(f"sample_ids must be ({K}, {P}) integers in [0, 2**24), got {sample_ids!r}")
+        flag = 1.0 if learning else 0.0
+        hidden_flag = 0.0 if learning == "label" else flag
+        keyed = np.full(P, 0.0 if learning else 1.0)
+        new_state, results = self._execute(
+            state, rates_hz.reshape(K, P * n_in), labels.astype(float), flag, hidden_flag, 0,
+            ids.astype(float), keyed,
+            np.array(self.seeds if eval_seeds is None else eval_seeds, dtype=np.int64) % (2**31),
+            chunk_keys=keys.astype(np.int64))
+        return new_state, results
+
+    def _execute(self, state, stimulus_hz, labels, flag, hidden_flag, seed, ids, keyed, eval_seeds,
+                 chunk_keys=None):
+        """Set the chunk's data, flags and state, run K windows, read the results."""
+        from brian2 import Hz, Quantity, seed as brian_seed
+
+        m = self.model
+        K = self.chunk_size
+        independent = ids is not None
         t0 = time.perf_counter()
         if self.standalone:
             from brian2 import device
@@ -562,15 +666,17 @@ class Engine:
             for g, var in m.state:
                 key = state_key(g, var)
                 run_args[getattr(g, var)] = Quantity(state[key], dim=g.variables[var].dim)
-            run_args[m.stimulus] = rates_hz * Hz
-            run_args[m.sample_labels] = labels.astype(float)
+            run_args[m.stimulus] = stimulus_hz * Hz
+            run_args[m.sample_labels] = labels
             run_args[m.excitatory.learning] = hidden_flag
             run_args[m.label.learning] = flag
             run_args[m.controller.rng_seed] = int(seed) % (2**31)
             if independent:
-                run_args[m.sample_ids] = ids.astype(float)
-                run_args[m.controller.keyed] = np.array([keyed])
-                run_args[m.controller.eval_seed] = np.array([self.seed % (2**31)])
+                run_args[m.sample_ids] = ids
+                run_args[m.controller.keyed] = keyed
+                run_args[m.controller.eval_seed] = eval_seeds
+            if chunk_keys is not None:
+                run_args[m.controller.chunk_key] = chunk_keys
             try:
                 with warnings.catch_warnings():
                     # Brian2's check for huge values compares float32 state with 1e50,
@@ -589,14 +695,16 @@ class Engine:
             for g, var in m.state:
                 key = state_key(g, var)
                 g.variables[var].set_value(np.asarray(state[key]))
-            m.stimulus.values[:] = rates_hz
-            m.sample_labels.values[:] = labels.astype(float)
+            m.stimulus.values[:] = stimulus_hz
+            m.sample_labels.values[:] = labels
             m.excitatory.learning = hidden_flag
             m.label.learning = flag
             if independent:
-                m.sample_ids.values[:] = ids.astype(float)
+                m.sample_ids.values[:] = ids
                 m.controller.keyed = keyed
-                m.controller.eval_seed = self.seed % (2**31)
+                m.controller.eval_seed = eval_seeds
+            if chunk_keys is not None:
+                m.controller.chunk_key = chunk_keys
             m.controller.ptr = 0
             m.controller.n_window = 0
             m.excitatory.count = 0
@@ -604,8 +712,9 @@ class Engine:
             brian_seed(int(seed) % (2**31))
             m.net.run(K * self.params.input.t_window, namespace={})
         wall = time.perf_counter() - t0
-        result = self._collect(wall)
-        return self._read_state(), result
+        if self.population is None:
+            return self._read_state(), self._collect(wall)
+        return self._read_state(), self._collect_population(wall)
 
     def _collect(self, wall):
         m = self.model
@@ -621,6 +730,54 @@ class Engine:
         ptr_end = int(m.controller.ptr[0])
         return ChunkResult(ptr=ptr, intensity=intensity, hidden_counts=hidden,
                            label_counts=label, ptr_end=ptr_end, wall_seconds=wall)
+
+    def _collect_population(self, wall):
+        m = self.model
+        K, P = self.chunk_size, self.population
+        ptr = np.asarray(m.controller_monitor.ptr[:, -K:], dtype=np.int64)          # (P, K)
+        intensity = np.asarray(m.controller_monitor.intensity[:, -K:], dtype=float)
+        cum_h = np.asarray(m.count_monitor.count[:, -K:], dtype=np.int64).T           # (K, P * N_E)
+        cum_l = np.asarray(m.label_monitor.count[:, -K:], dtype=np.int64).T
+        end_h = np.asarray(m.excitatory.count[:], dtype=np.int64)[None, :]
+        end_l = np.asarray(m.label.count[:], dtype=np.int64)[None, :]
+        hidden = np.diff(np.vstack([cum_h, end_h]), axis=0).reshape(K, P, -1)
+        label = np.diff(np.vstack([cum_l, end_l]), axis=0).reshape(K, P, -1)
+        ptr_end = np.asarray(m.controller.ptr[:], dtype=np.int64)
+        return [ChunkResult(ptr=ptr[c], intensity=intensity[c], hidden_counts=hidden[:, c],
+                            label_counts=label[:, c], ptr_end=int(ptr_end[c]), wall_seconds=wall)
+                for c in range(P)]
+
+    # ------------------------------------------------------------ population
+    def split_state(self, state) -> list:
+        """The P copies' states (each as a single network's, ``population=1``) of a population state."""
+        P = 1 if self.population is None else self.population
+        return [{k: np.asarray(v).reshape(P, -1)[c].copy() for k, v in state.items()} for c in range(P)]
+
+    def join_states(self, states) -> dict:
+        """A population state from P copies' states (e.g. one frozen network P times).
+
+        A single network's state from an Engine without population mode (no
+        ``n_shown``) is completed with the phase start's values.
+        """
+        P = 1 if self.population is None else self.population
+        states = list(states)
+        if len(states) != P:
+            raise ValueError(f"{P} states needed (one per copy), got {len(states)}")
+        keys = [state_key(g, v) for g, v in self.model.state]
+        joined = {}
+        for k in keys:
+            parts = []
+            for st in states:
+                if k in st:
+                    parts.append(np.asarray(st[k]).ravel())
+                elif k.endswith(".n_shown"):
+                    parts.append(np.zeros(1, dtype=np.int64))
+                else:
+                    raise ValueError(f"the state has no {k!r} (made by a different network?)")
+            joined[k] = np.concatenate(parts)
+            if joined[k].shape != self._initial[k].shape:
+                raise ValueError(f"{k}: {joined[k].shape} values, the population needs {self._initial[k].shape}")
+        return joined
 
     def close(self, delete_build=False):
         """Forget run results on disk; with ``delete_build`` remove the project directory."""

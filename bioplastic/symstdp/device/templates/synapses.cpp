@@ -25,8 +25,9 @@
         for (size_t _k = 0; _ok && _k < {{_delays}}.size(); _k++)
             _ok = {{_delays}}[_k] == 0;
     {% endset %}
+    {% set _copies = _syn._bioplastic_copies %}
     {{ check_all_to_all(pathway.name, _syn.source.N, _syn.target.N, _pre_ptr, _post_ptr,
-                        _dynamic__synaptic_pre ~ '.size()', _delay_check) }}
+                        _dynamic__synaptic_pre ~ '.size()', _delay_check, _copies) }}
 
     // scalar code
     const size_t _vectorisation_idx = -1;
@@ -34,8 +35,12 @@
 
     const int32_t* const _events = {{_eventspace}};
     const int _num_events = _events[{{pathway.source.N}}];
-    const size_t _n_pre = {{_syn.source.N}};
-    const size_t _n_post = {{_syn.target.N}};
+    // population mode: {{_copies}} copies, each presynaptic block connected to its own
+    // postsynaptic block (with 1 copy: all-to-all)
+    {% if _copies > 1 %}
+    const size_t _n_pre_copy = {{_syn.source.N}} / {{_copies}};
+    {% endif %}
+    const size_t _n_post = {{_syn.target.N}} / {{_copies}};
     {% if pathway.prepost != 'pre' %}
     #error "bioplastic: dense templates are for presynaptic pathways only"
     {% endif %}
@@ -56,11 +61,19 @@
         {
             const size_t _i = _events[_e];
             const size_t _row = _i * _n_post;
+            {% if _copies > 1 %}
+            const size_t _j_offset = (_i / _n_pre_copy) * _n_post;
+            {% endif %}
             for (size_t _j = _j_start; _j < _j_stop; _j++)
             {
                 const size_t _idx = _row + _j;
                 const size_t _vectorisation_idx = _idx;
+                {% if _copies > 1 %}
+                const size_t _jj = _j_offset + _j;
+                {{ dense_statements(vector_code, _pre_ptr, _post_ptr, '_i', '_jj') | autoindent }}
+                {% else %}
                 {{ dense_statements(vector_code, _pre_ptr, _post_ptr, '_i', '_j') | autoindent }}
+                {% endif %}
             }
         }
     }
