@@ -14,6 +14,10 @@ One run measures, on this machine and under its present load:
   same family, runtime mode, one ``run()`` per presentation) timed on a few
   samples, when ``--diehl-cook PATH`` names a copy of it (not shipped with
   Brian2's wheel; the column is skipped with a message otherwise);
+* with ``--population P ...``, populations of P networks (population mode,
+  each copy on its own samples) split over ``--population-workers`` processes
+  (default 1 and 2), as the total samples per second of all copies and as a
+  ratio to one network's samples per second measured in the same run;
 * with ``--profile``, the instruction counts per generated code object
   (callgrind, see ``benchmarks/profile_training.py``) at ``--profile-sizes``.
 
@@ -44,6 +48,8 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -165,6 +171,64 @@ def _time_engine(engine, x, y, n_samples, child_log=None):
     }
 
 
+# --------------------------------------------------------------- population
+def _population_worker(params, options, copies, first_copy, n_chunks, data_dir, barrier):
+    """One process's copies of a population (bioplastic.symstdp.training.run_population_phase's
+    split): build, one warm-up chunk, wait for the other processes, then time ``n_chunks`` chunks.
+    Copy ``c`` trains on its own slice of the training set."""
+    from bioplastic.data.datasets import load_mnist
+    from bioplastic.symstdp.device.engine import Engine, chunk_seed
+    from bioplastic.symstdp.training import pixel_rates
+
+    x, y = load_mnist("train", data_dir=data_dir)
+    seeds = list(range(first_copy, first_copy + copies))
+    eng = Engine(params, verbose=False, population=copies, seeds=seeds, **options)
+    K = eng.chunk_size
+    per_copy = K * (n_chunks + 1)
+
+    def chunk(c):
+        idx = [np.arange(s * per_copy + c * K, s * per_copy + (c + 1) * K) for s in seeds]
+        rates = np.stack([pixel_rates(x[i], params.input) for i in idx], axis=1)
+        return rates, np.stack([y[i] for i in idx], axis=1)
+
+    state = eng.initial_state()
+    state, _ = eng.run_population_chunk(state, *chunk(0), True, [chunk_seed(s, 0) for s in seeds])
+    barrier.wait()
+    child0 = _children_cpu()
+    t0 = time.perf_counter()
+    done = 0
+    for c in range(1, n_chunks + 1):
+        state, res = eng.run_population_chunk(state, *chunk(c), True, [chunk_seed(s, c) for s in seeds])
+        done += sum(min(r.ptr_end, K) for r in res)
+    wall = time.perf_counter() - t0
+    eng.close()
+    return {"samples": done, "wall_seconds": wall, "binary_cpu_seconds": _children_cpu() - child0}
+
+
+def time_population(params, options, copies, workers, n_samples, data_dir):
+    """Total training samples per second of ``copies`` networks in a population, split over
+    ``workers`` processes started together (each times its own chunks after a common barrier)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    K = options["chunk_size"]
+    n_chunks = max(1, -(-n_samples // K))
+    bounds = np.linspace(0, copies, workers + 1).astype(int)
+    ctx = multiprocessing.get_context("spawn")
+    with multiprocessing.Manager() as manager:
+        barrier = manager.Barrier(workers)
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            futures = [pool.submit(_population_worker, params, options, int(b - a), int(a), n_chunks, data_dir,
+                                   barrier) for a, b in zip(bounds[:-1], bounds[1:])]
+            parts = [f.result() for f in futures]
+    rate = sum(p["samples"] / p["wall_seconds"] for p in parts)
+    return {"copies": copies, "workers": workers, "samples_per_second": rate,
+            "ms_per_sample_per_network": 1000 * copies / rate,
+            "binary_cpu_ms_per_sample": 1000 * sum(p["binary_cpu_seconds"] for p in parts)
+            / sum(p["samples"] for p in parts),
+            "timed_samples": sum(p["samples"] for p in parts), "parts": parts}
+
+
 # --------------------------------------------------------------- Diehl & Cook
 _DC_HARNESS = textwrap.dedent('''
     """Times Brian2's Diehl_Cook_2015.py example: train() on a few samples."""
@@ -273,6 +337,10 @@ def main(argv=None):
     ap.add_argument("--model", choices=["hao-2020", "diehl-cook-2015", "diehl-cook-2015-delays"], default="hao-2020",
                     help="the network the engine runs (bioplastic.symstdp.models); 'diehl-cook-2015' "
                          "is the model of the --diehl-cook example, built from bioplastic's parts")
+    ap.add_argument("--population", type=int, nargs="+", default=[], metavar="P",
+                    help="also time populations of P networks (population mode), beside one network")
+    ap.add_argument("--population-workers", type=int, nargs="+", default=[1, 2], metavar="W",
+                    help="processes a population is split over (default: 1 and 2)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -359,6 +427,24 @@ def main(argv=None):
                     v["speedup_vs_runtime_loop"] = r["ms_per_sample"] / v["ms_per_sample"]
                     print(f"N_E={n:5d}  {label} is {v['speedup_vs_runtime_loop']:.1f}x faster than "
                           "the runtime loop (same run)", flush=True)
+        if args.population:
+            one = next(v for label, v in row.items() if isinstance(v, dict) and label.startswith("cpp_standalone"))
+            one_rate = 1000.0 / one["ms_per_sample"]
+            row["population"] = []
+            print(f"N_E={n:5d}  one network (cpp_standalone, 1 thread): {one_rate:.1f} samples/s", flush=True)
+            for copies in args.population:
+                for workers in sorted({min(w, copies) for w in args.population_workers}):
+                    reinit_and_delete()
+                    options = {"device": "cpp_standalone", "chunk_size": args.chunk_size,
+                               **PRECISIONS[precisions[0]], **model_kwargs}
+                    r = time_population(p, options, copies, workers, n_samples, args.data_dir)
+                    r["ratio_to_one_network"] = r["samples_per_second"] / one_rate
+                    row["population"].append(r)
+                    print(f"N_E={n:5d}  population of {copies} in {workers} process(es): "
+                          f"{r['samples_per_second']:.1f} samples/s in all = "
+                          f"{r['ratio_to_one_network']:.2f}x one network's (same run); "
+                          f"{r['ms_per_sample_per_network']:.2f} ms/sample per network  "
+                          f"[{machine}; {load_average()}]", flush=True)
         results["sizes"][str(n)] = row
         if len(args.rest_jumps) > 1:
             _print_jump_ratios(n, row, args.rest_jumps)

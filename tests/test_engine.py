@@ -129,3 +129,24 @@ def test_plastic_pathways_have_one_scalar_delay_not_one_per_synapse():
     for syn in (m.input_hidden, m.hidden_label):
         for pathway in syn._pathways:
             assert pathway._delays.scalar and pathway._delays.size == 1
+
+
+def test_run_args_files_are_private_to_an_engine():
+    """Two processes on one build folder with an equal array (the same frozen weights) must not
+    share its run_args file: the first to delete it after its chunk took the other's input away."""
+    from bioplastic.symstdp.device.engine import _private_run_args
+
+    class Device:
+        def _prepare_variableview_run_arg(self, key, value):
+            return "g.w", "static_arrays/init_g_w_abc.dat", "init_g_w_abc.dat", value
+
+        def _prepare_timed_array_run_arg(self, key, value):
+            return "stimulus.values", "1.0", None, value          # a single value: no file
+
+    dev = Device()
+    with _private_run_args(dev, "results_12_ab"):
+        name, string_value, value_name, _ = dev._prepare_variableview_run_arg(None, 1)
+        assert value_name == "init_g_w_abc_results_12_ab.dat"
+        assert string_value.endswith("static_arrays/init_g_w_abc_results_12_ab.dat")
+        assert dev._prepare_timed_array_run_arg(None, 1)[1:3] == ("1.0", None)
+    assert dev._prepare_variableview_run_arg(None, 1)[2] == "init_g_w_abc.dat"      # restored

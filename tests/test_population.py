@@ -6,7 +6,7 @@ import pytest
 
 from bioplastic.symstdp.device.engine import Engine, chunk_seed
 from bioplastic.symstdp.params import model_params
-from bioplastic.symstdp.training import evaluate_batched, run_phase, run_population_phase
+from bioplastic.symstdp.training import chunk_keys, evaluate_batched, run_phase, run_population_phase
 
 
 def _data(n, seed):
@@ -64,6 +64,23 @@ def _check_population_is_single_runs(device, build_dir, n_hidden=20, sizes=(11, 
 @pytest.mark.slow
 def test_population_gives_the_single_runs_spikes_and_weights_in_runtime_mode():
     _check_population_is_single_runs("runtime", None, n_hidden=10, sizes=(5, 3), chunk_size=3)
+
+
+@pytest.mark.slow
+def test_population_split_over_processes_gives_the_same_copies():
+    """workers=2: each process runs a population of its own copies; the same results."""
+    p = model_params("mnist", 10)
+    data = [_data(n, 1 + c) for c, n in enumerate((4, 3, 3))]
+    eng = Engine(p, device="runtime", chunk_size=3, population=3, seeds=[3, 8, 9], verbose=False,
+                 runtime_target="numpy")
+    keys = [chunk_keys(s) for s in eng.seeds]
+    start = eng.split_state(eng.initial_state())
+    one_st, one = run_population_phase(eng, start, data, True, keys)
+    two_st, two = run_population_phase(eng, start, data, True, keys, workers=2)
+    for c in range(3):
+        _assert_same(one[c], two[c])
+        assert all(np.array_equal(one_st[c][k], two_st[c][k]) for k in one_st[c])
+    assert one[0].hidden_counts.sum() > 0
 
 
 @pytest.mark.standalone

@@ -16,13 +16,14 @@ only theta's slow decay goes on (factor ``exp(-t_window / tau_theta)``, about
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["PhaseChunk", "pixel_rates", "iterate_phase", "run_phase", "PhaseResult",
-           "phase_start_state", "evaluate", "run_population_phase", "evaluate_batched"]
+           "phase_start_state", "evaluate", "run_population_phase", "evaluate_batched", "chunk_keys"]
 
 
 def pixel_rates(images, input_params) -> np.ndarray:
@@ -295,7 +296,30 @@ def evaluate(engine, state, rates_hz, labels, sample_ids, workers=1, progress=No
         n_windows=int(sum(r.n_windows for r in parts)), wall_seconds=time.perf_counter() - t0)
 
 
-def run_population_phase(engine, states, data, learning, seeds_of_chunk, progress=None, eval_seeds=None):
+def chunk_keys(seed, offset=0):
+    """``keys(i) = chunk_seed(seed, offset + i)``: a copy's chunk keys, picklable (for ``workers``)."""
+    return functools.partial(_chunk_key, int(seed), int(offset))
+
+
+def _chunk_key(seed, offset, i):
+    from bioplastic.symstdp.device.engine import chunk_seed
+
+    return chunk_seed(seed, offset + i)
+
+
+def _population_block(params, options, states, data, learning, seeds_of_chunk, eval_seeds):
+    """One worker's copies of a population phase (runs in its own process)."""
+    from bioplastic.symstdp.device.engine import Engine
+
+    engine = Engine(params, verbose=False, **options)
+    try:
+        return run_population_phase(engine, states, data, learning, seeds_of_chunk, eval_seeds=eval_seeds)
+    finally:
+        engine.close()
+
+
+def run_population_phase(engine, states, data, learning, seeds_of_chunk, progress=None, eval_seeds=None,
+                         workers=1):
     """Run one phase of each of the P copies of a population Engine, each on its own samples.
 
     Every copy goes through its samples exactly as :func:`run_phase` would
@@ -324,6 +348,13 @@ def run_population_phase(engine, states, data, learning, seeds_of_chunk, progres
         ``progress(done, total, samples_per_second)`` after each chunk, over all copies.
     eval_seeds : sequence of int, optional
         Seeds of the evaluation's keyed numbers (default: the Engine's ``seeds``).
+    workers : int
+        Processes in all (this one included): the copies are split into
+        ``workers`` contiguous groups, each run by a population Engine of its
+        own (the same options, its group's seeds) -- the same results, copy
+        for copy, on several cores (OpenMP threads do not pay at these sizes:
+        ``docs/performance.rst``).  ``seeds_of_chunk`` must then be picklable
+        (:func:`chunk_keys`).
 
     Returns
     -------
@@ -337,6 +368,12 @@ def run_population_phase(engine, states, data, learning, seeds_of_chunk, progres
     if len(states) != P or len(data) != P or len(seeds_of_chunk) != P:
         raise ValueError(f"{P} states, data sets and chunk seed functions needed, got "
                          f"{len(states)}, {len(data)}, {len(seeds_of_chunk)}")
+    if int(workers) != workers or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    eval_seeds = list(engine.seeds if eval_seeds is None else eval_seeds)
+    if min(int(workers), P) > 1:
+        return _population_in_processes(engine, states, data, learning, seeds_of_chunk, progress,
+                                        eval_seeds, min(int(workers), P))
     K, n_e = engine.chunk_size, engine.params.n_hidden
     n_lab = engine.params.label.n_classes
     rates_all, labels_all, ids_all = [], [], []
@@ -409,6 +446,32 @@ def run_population_phase(engine, states, data, learning, seeds_of_chunk, progres
     for r in out:
         r.wall_seconds = wall
     return final, out
+
+
+def _population_in_processes(engine, states, data, learning, seeds_of_chunk, progress, eval_seeds, workers):
+    """The copies split into ``workers`` groups, each run in a process of its own (this process
+    waits: building a network here would retire the caller's Engine, Brian2's device being global)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    P = engine.population
+    bounds = np.linspace(0, P, workers + 1).astype(int)
+    groups = [range(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    options = engine.options()
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = []
+        for g in groups:
+            # a group is a population of its own size: another network, in the default build cache
+            opts = dict(options, population=len(g), seeds=[engine.seeds[c] for c in g], build_dir=None)
+            futures.append(pool.submit(_population_block, engine.params, opts, [states[c] for c in g],
+                                       [data[c] for c in g], learning, [seeds_of_chunk[c] for c in g],
+                                       [eval_seeds[c] for c in g]))
+        parts = [f.result() for f in futures]
+    if progress is not None:
+        total = sum(len(d[1]) for d in data)
+        progress(total, total, total / max(time.perf_counter() - t0, 1e-9))
+    return ([st for part in parts for st in part[0]], [r for part in parts for r in part[1]])
 
 
 def evaluate_batched(engine, state, rates_hz, labels, sample_ids, seed=None, progress=None):

@@ -110,6 +110,39 @@ def _with_huge_pages(tunables: str | None) -> str:
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
 
+_RUN_ARG_PREPARERS = ("_prepare_variableview_run_arg", "_prepare_timed_array_run_arg")
+
+
+@contextlib.contextmanager
+def _private_run_args(device, salt):
+    """While active, the files Brian2 writes for ``run_args`` carry ``salt`` in their names.
+
+    Brian2 names a run argument's file by its content's hash and skips writing
+    a file that exists, so two processes running the same build folder with
+    an equal array (the same frozen weights, in a parallel evaluation) share
+    one file -- and the first to delete its chunk's files after its run took
+    the other's input away (its binary then read nothing and went on with the
+    old values).  With the Engine's own salt each process reads and deletes
+    only its own files.
+    """
+    def private(prepare):
+        def wrapped(key, value):
+            name, string_value, value_name, value_ar = prepare(key, value)
+            if value_name:
+                value_name = f"{value_name[:-len('.dat')]}_{salt}.dat"
+                string_value = os.path.join("static_arrays", value_name)
+            return name, string_value, value_name, value_ar
+        return wrapped
+
+    for name in _RUN_ARG_PREPARERS:        # instance attributes shadow the methods
+        setattr(device, name, private(getattr(device, name)))
+    try:
+        yield
+    finally:
+        for name in _RUN_ARG_PREPARERS:
+            with contextlib.suppress(AttributeError):
+                delattr(device, name)
+
 
 @contextlib.contextmanager
 def brian2_device(device="runtime", directory=None, runtime_target="numpy"):
@@ -605,7 +638,8 @@ class Engine:
             As for :meth:`run_chunk` (the same for every copy).
         chunk_keys : sequence of int, (P,)
             Key of each copy's random numbers in this chunk (training; a single
-            run with the same key draws the same numbers), in [0, 2**31).
+            run with the same key draws the same numbers), taken modulo 2**31
+            (as :meth:`run_chunk`'s seed; e.g. :func:`chunk_seed`).
         sample_ids : ndarray of int, (K, P), optional
             The samples' identities (key the evaluation's random numbers).
         eval_seeds : sequence of int, (P,), optional
@@ -634,8 +668,9 @@ class Engine:
         if isinstance(learning, str) and learning != "label":
             raise ValueError(f"learning must be a bool or 'label', got {learning!r}")
         keys = np.asarray(chunk_keys)
-        if keys.shape != (P,) or not np.all(keys == np.round(keys)) or np.any(keys < 0) or np.any(keys >= 2**31):
-            raise ValueError(f"chunk_keys must be {P} integers in [0, 2**31), got {chunk_keys!r}")
+        if keys.shape != (P,) or not np.all(keys == np.round(keys)) or np.any(keys < 0):
+            raise ValueError(f"chunk_keys must be {P} non-negative integers, got {chunk_keys!r}")
+        keys = keys.astype(np.int64) % (2**31)
         ids = np.zeros((K, P)) if sample_ids is None else np.asarray(sample_ids)
         if (ids.shape != (K, P) or not np.all(ids >= 0) or not np.all(ids == np.round(ids))
                 or not np.all(ids < 2**24)):
@@ -683,8 +718,9 @@ class Engine:
                     # which NumPy casts to float32 (inf) with a warning on every chunk
                     # (our own check of the state, non_finite_variables, covers NaN and inf)
                     warnings.filterwarnings("ignore", "overflow encountered in cast", RuntimeWarning)
-                    device.run(results_directory=self._results_name, with_output=self.verbose,
-                               run_args=run_args)
+                    with _private_run_args(device, self._results_name):
+                        device.run(results_directory=self._results_name, with_output=self.verbose,
+                                   run_args=run_args)
             finally:
                 # the chunk's run_args files (state, data: MBs per chunk) are not needed again
                 for fname in list(device.run_args_arrays):
