@@ -4,6 +4,9 @@ One run measures, on this machine and under its present load, side by side:
 
 * sequential evaluation (the protocols' default: one sample after the other,
   one random stream) in one process;
+* with ``--copies P``, the same through P copies of the frozen network at once
+  (population mode, :func:`bioplastic.symstdp.training.evaluate_batched`) on
+  ``--device`` (cpp_standalone or cuda_standalone), again checked spike for spike;
 * independent evaluation (``--evaluation independent``: keyed random numbers,
   every window from rest) in one process, and split over ``--workers``
   processes (:func:`bioplastic.symstdp.training.evaluate`), checking that the
@@ -39,6 +42,11 @@ def main(argv=None):
     ap.add_argument("--run", required=True, help="a finished sym-STDP run directory")
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--copies", type=int, nargs="*", default=[], metavar="P",
+                    help="also evaluate through P copies of the network at once (population mode, "
+                         "training.evaluate_batched), checking the same spikes as one process")
+    ap.add_argument("--device", default="cpp_standalone", choices=["cpp_standalone", "cuda_standalone"],
+                    help="device of the batched evaluation (--copies)")
     ap.add_argument("--chunk-size", type=int, default=250)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--json", default=None)
@@ -51,7 +59,7 @@ def main(argv=None):
     from bioplastic.data.datasets import load_dataset
     from bioplastic.symstdp.device.engine import Engine
     from bioplastic.symstdp.experiment import test_phase_seeds
-    from bioplastic.symstdp.training import evaluate, pixel_rates, run_phase
+    from bioplastic.symstdp.training import evaluate, evaluate_batched, pixel_rates, run_phase
 
     clf = bioplastic.load(args.run)
     params = clf._params()
@@ -96,6 +104,21 @@ def main(argv=None):
                        for k in ("hidden_counts", "label_counts", "n_presentations"))
             results["timings"][f"independent, {w} processes"]["same_spikes_as_1"] = bool(same)
             print(f"  {w} processes: the same spikes as {first[0]}, sample for sample: {same}", flush=True)
+    for copies in args.copies:
+        eng.close()
+        del eng
+        reinit_and_delete()
+        chunk = max(1, min(args.chunk_size, -(-len(y) // copies)))
+        eng = Engine(params, **dict(options, device=args.device, chunk_size=chunk),
+                     population=copies, seeds=[0] * copies)
+        t0 = time.perf_counter()
+        res = evaluate_batched(eng, clf.state_, rates, y, ids, seed=0)
+        label = f"{copies} copies at once, {args.device}"
+        report(label, time.perf_counter() - t0, res)
+        same = all(np.array_equal(getattr(first[1], k), getattr(res, k))
+                   for k in ("hidden_counts", "label_counts", "n_presentations"))
+        results["timings"][label].update(same_spikes_as_1=bool(same), chunk_size=chunk)
+        print(f"  {copies} copies: the same spikes as one process, sample for sample: {same}", flush=True)
     t = results["timings"]
     base = t["sequential, 1 process"]["seconds"]
     for label, v in t.items():

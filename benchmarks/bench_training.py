@@ -341,6 +341,9 @@ def main(argv=None):
                     help="also time populations of P networks (population mode), beside one network")
     ap.add_argument("--population-workers", type=int, nargs="+", default=[1, 2], metavar="W",
                     help="processes a population is split over (default: 1 and 2)")
+    ap.add_argument("--population-device", default="cpp_standalone",
+                    choices=["cpp_standalone", "cuda_standalone"],
+                    help="device of the populations (one network is timed on cpp_standalone, 1 thread)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -435,12 +438,13 @@ def main(argv=None):
             for copies in args.population:
                 for workers in sorted({min(w, copies) for w in args.population_workers}):
                     reinit_and_delete()
-                    options = {"device": "cpp_standalone", "chunk_size": args.chunk_size,
+                    options = {"device": args.population_device, "chunk_size": args.chunk_size,
                                **PRECISIONS[precisions[0]], **model_kwargs}
                     r = time_population(p, options, copies, workers, n_samples, args.data_dir)
                     r["ratio_to_one_network"] = r["samples_per_second"] / one_rate
                     row["population"].append(r)
-                    print(f"N_E={n:5d}  population of {copies} in {workers} process(es): "
+                    print(f"N_E={n:5d}  population of {copies} in {workers} process(es) on "
+                          f"{args.population_device}: "
                           f"{r['samples_per_second']:.1f} samples/s in all = "
                           f"{r['ratio_to_one_network']:.2f}x one network's (same run); "
                           f"{r['ms_per_sample_per_network']:.2f} ms/sample per network  "

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -24,6 +26,8 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=400)
     ap.add_argument("--chunk-size", type=int, default=20)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--population", type=int, default=None, metavar="P",
+                    help="profile a population of P networks (population mode), each on its own samples")
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args(argv)
 
@@ -43,15 +47,26 @@ def main(argv=None):
     Network.run = profiled_run
     p = model_params("mnist", args.size)
     K = args.chunk_size
-    eng = Engine(p, device=args.device, chunk_size=K, verbose=False,
-                 build_dir=Path(f"/tmp/bioplastic-profile-{args.device}-{args.size}"))
+    P = args.population
+    eng = Engine(p, device=args.device, chunk_size=K, verbose=False, population=P,
+                 build_dir=Path(f"/tmp/bioplastic-profile-{args.device}-{args.size}" + (f"-p{P}" if P else "")))
     Network.run = original_run
     x, y = load_mnist("train", data_dir=args.data_dir)
-    rates = pixel_rates(x[: 2 * K], p.input)
+    rates = pixel_rates(x[: 2 * K * (P or 1)], p.input)
     state = eng.initial_state()
-    state, _ = eng.run_chunk(state, rates[:K], y[:K], True, chunk_seed(0, 0))
-    t0 = time.perf_counter()
-    state, res = eng.run_chunk(state, rates[K:], y[K:2 * K], True, chunk_seed(0, 1))
+    if P is None:
+        state, _ = eng.run_chunk(state, rates[:K], y[:K], True, chunk_seed(0, 0))
+        t0 = time.perf_counter()
+        state, res = eng.run_chunk(state, rates[K:], y[K:2 * K], True, chunk_seed(0, 1))
+    else:       # copy c trains on samples c * 2K ... (c + 1) * 2K
+        def chunk(i):
+            idx = [np.arange(c * 2 * K + i * K, c * 2 * K + (i + 1) * K) for c in range(P)]
+            return np.stack([rates[j] for j in idx], axis=1), np.stack([y[j] for j in idx], axis=1)
+
+        state, _ = eng.run_population_chunk(state, *chunk(0), True, [chunk_seed(c, 0) for c in range(P)])
+        t0 = time.perf_counter()
+        state, results = eng.run_population_chunk(state, *chunk(1), True, [chunk_seed(c, 1) for c in range(P)])
+        res = results[0]
     wall = time.perf_counter() - t0
     files = sorted(eng.build_dir.glob("**/profiling_info.txt"), key=lambda f: f.stat().st_mtime)
     if not files:
@@ -66,7 +81,7 @@ def main(argv=None):
     steps = K * p.input.window_steps
     total = sum(v for _, v in rows)
     done = min(res.ptr_end, K)
-    print(f"{args.device}, N_E = {args.size}: {K} windows ({done} samples), {steps:.0f} steps; "
+    print(f"{args.device}, N_E = {args.size}" + (f", population of {P}" if P else "") + f": {K} windows ({done} samples), {steps:.0f} steps; "
           f"chunk wall {wall:.2f} s ({1000 * wall / done:.2f} ms/sample); profiled total "
           f"{total:.3f} s = {1e6 * total / steps:.1f} us/step")
     for name, v in rows[: args.top]:

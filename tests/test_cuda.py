@@ -113,3 +113,51 @@ def test_cpp_and_cuda_standalone_agree_on_deterministic_input(tmp_path):
         np.testing.assert_allclose(s_cpp[key], s_cu[key], rtol=1e-5, atol=1e-9, err_msg=key)
     w0 = e_cu.initial_state()[state_key(e_cu.model.input_hidden, "w")]
     assert not np.allclose(w0, s_cu[state_key(e_cu.model.input_hidden, "w")]), "weights learned"
+
+
+@pytest.mark.cuda_compile  # minutes of nvcc on 2 cores: not in the default run (-m cuda_compile)
+@requires_brian2cuda
+@requires_nvcc
+def test_cuda_standalone_compiles_a_population_with_keyed_random_numbers(tmp_path):
+    """Population mode on brian2cuda: the keyed random numbers (a host and device function) and
+    the block-diagonal synapses generate and compile."""
+    build = tmp_path / "pop"
+    Engine(model_params("mnist", 10), device="cuda_standalone", chunk_size=2, population=2,
+           build_dir=build, verbose=False, cuda_options={"compute_capability": 9.0})
+    assert (build / "main").is_file(), "nvcc build produced no binary"
+    sources = "".join(f.read_text() for f in (build / "code_objects").glob("*.cu"))
+    assert "__host__ __device__ static inline double _bp_keyed_uniform" in sources
+
+
+@pytest.mark.gpu
+@requires_brian2cuda
+@requires_nvcc
+@pytest.mark.skipif(not _has_gpu(), reason="no NVIDIA GPU visible (nvidia-smi -L)")
+def test_population_on_cuda_gives_the_cpp_standalone_copies(tmp_path):
+    """Keyed random numbers are integer arithmetic: a population trained on cuda_standalone and on
+    cpp_standalone draws the same input spikes; spikes and presentations must agree, weights to
+    rounding (brian2cuda compiles with -use_fast_math)."""
+    from brian2.devices import reinit_and_delete
+
+    from bioplastic.symstdp.training import run_population_phase
+    from test_population import _data, _keys
+
+    p = model_params("mnist", 20)
+    seeds = [3, 8]
+    data = [_data(n, 1 + c) for c, n in enumerate((9, 7))]
+    out = {}
+    for dev in ("cpp_standalone", "cuda_standalone"):
+        reinit_and_delete()
+        eng = Engine(p, device=dev, chunk_size=4, population=2, seeds=seeds, verbose=False,
+                     build_dir=tmp_path / dev)
+        out[dev] = run_population_phase(eng, eng.split_state(eng.initial_state()), data, True,
+                                        [_keys(s) for s in seeds])
+    (s_cpp, r_cpp), (s_cu, r_cu) = out["cpp_standalone"], out["cuda_standalone"]
+    for a, b in zip(r_cpp, r_cu):
+        assert a.hidden_counts.sum() > 0
+        assert np.array_equal(a.hidden_counts, b.hidden_counts)
+        assert np.array_equal(a.label_counts, b.label_counts)
+        assert np.array_equal(a.n_presentations, b.n_presentations)
+    for a, b in zip(s_cpp, s_cu):
+        for key in a:
+            np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-9, err_msg=key)

@@ -126,8 +126,6 @@ def test_population_refuses_what_it_cannot_copy():
         Engine(p, device="runtime", chunk_size=2, population=2, seeds=[1, 2, 3])
     with pytest.raises(ValueError, match="population mode"):
         Engine(p, device="runtime", chunk_size=2, seeds=[1])
-    with pytest.raises(ValueError, match="CUDA"):
-        Engine(p, device="cuda_standalone", chunk_size=2, population=2)
     eng = Engine(p, device="runtime", chunk_size=2, population=2, verbose=False, runtime_target="numpy")
     assert eng.evaluation == "independent" and eng.seeds == [0, 1]
     state = eng.initial_state()

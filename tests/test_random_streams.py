@@ -132,8 +132,6 @@ def test_independent_evaluation_needs_a_neuron_with_rest_code():
         build_network(model_params("mnist", 5), 2, hidden_neuron=DIEHL_COOK_NEURON, evaluation="independent")
     with pytest.raises(ValueError, match="evaluation must be"):
         build_network(model_params("mnist", 5), 2, evaluation="batched")
-    with pytest.raises(ValueError, match="CUDA"):
-        Engine(model_params("mnist", 5), device="cuda_standalone", chunk_size=2, evaluation="independent")
     eng = Engine(model_params("mnist", 5), device="runtime", chunk_size=2, verbose=False,
                  runtime_target="numpy", evaluation="independent")
     with pytest.raises(ValueError, match="sample_ids"):

@@ -10,7 +10,8 @@ become a function of (seed, sample, neuron, presentation, step) alone, so an
 evaluation gives the same predictions in any order, chunking, process or
 batch (``Engine(evaluation="independent")``).
 
-The implementations (C++ for cpp_standalone, Cython and numpy for runtime)
+The implementations (C++ for cpp_standalone, the same as a host and device
+function for brian2cuda's cuda_standalone, Cython and numpy for runtime)
 use the same 64-bit integer arithmetic and the same conversion to double
 (the top 53 bits, plus one half, times 2**-53): the numbers are bit-identical
 on every target (``tests/test_random_streams.py``).
@@ -37,6 +38,9 @@ static inline double _bp_keyed_uniform(const int64_t a, const int64_t b, const i
     return ((double)(x >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 }
 """
+
+#: brian2cuda (cuda_standalone): the same arithmetic, callable from host and device code.
+_CUDA = _CPP.replace("static inline double", "__host__ __device__ static inline double")
 
 _CYTHON = """
 ctypedef unsigned long long _bp_u64
@@ -78,6 +82,7 @@ def _make_function():
                  arg_types=["integer", "integer", "integer"], return_type="float", stateless=True)
     f.implementations.add_implementation("cpp", code=_CPP, name="_bp_keyed_uniform")
     f.implementations.add_implementation("cython", code=_CYTHON, name="_bp_keyed_uniform")
+    f.implementations.add_implementation("cuda", code=_CUDA, name="_bp_keyed_uniform")
     return f
 
 

@@ -305,7 +305,7 @@ class Engine:
         in evaluation (independent) by the sample -- so that a copy's spikes and
         weights are those of a single run (``population=1``) with its seed and
         chunk keys (:meth:`run_population_chunk`; ``tests/test_population.py``).
-        Implies ``evaluation="independent"``.  Not on cuda_standalone yet.
+        Implies ``evaluation="independent"``.
     seeds : sequence of int, optional
         Population mode: the P copies' seeds (initial weights; evaluation keys);
         default ``seed, seed + 1, ...``.
@@ -353,9 +353,7 @@ class Engine:
             raise ValueError("seeds are for population mode (population=P); use seed")
         self.population, self.seeds = population, seeds
         self.evaluation = evaluation
-        if evaluation == "independent" and device == "cuda_standalone":
-            raise ValueError("evaluation='independent' and population mode have no CUDA implementation "
-                             "of their keyed random numbers yet; use cpp_standalone or runtime")
+
         #: Which generator each object got: ``{object name: "bioplastic" or "brian2 (reason)"}``.
         self.templates = {}
         self.build_seconds = 0.0

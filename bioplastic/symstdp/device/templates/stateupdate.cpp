@@ -30,14 +30,15 @@
     {
         const size_t _row = (size_t)_i * _n_post;
         {% if _copies > 1 %}
-        const size_t _j_offset = ((size_t)_i / _n_pre_copy) * _n_post;
+        // int32 arithmetic: see synapses.cpp (vectorised only so)
+        const int32_t _j_offset = (int32_t)(((size_t)_i / _n_pre_copy) * _n_post);
         {% endif %}
         for (size_t _j = 0; _j < _n_post; _j++)
         {
             const size_t _idx = _row + _j;
             const size_t _vectorisation_idx = _idx;
             {% if _copies > 1 %}
-            const size_t _jj = _j_offset + _j;
+            const int32_t _jj = _j_offset + (int32_t)_j;
             {{ dense_statements(vector_code, _pre_ptr, _post_ptr, '_i', '_jj') | autoindent }}
             {% else %}
             {{ dense_statements(vector_code, _pre_ptr, _post_ptr, '_i', '_j') | autoindent }}

@@ -62,14 +62,16 @@
             const size_t _i = _events[_e];
             const size_t _row = _i * _n_post;
             {% if _copies > 1 %}
-            const size_t _j_offset = (_i / _n_pre_copy) * _n_post;
+            // int32 arithmetic (Brian2's index type: signed, so the compiler may assume
+            // no wrap-around and vectorise; with size_t it could not prove the cast exact)
+            const int32_t _j_offset = (int32_t)((_i / _n_pre_copy) * _n_post);
             {% endif %}
             for (size_t _j = _j_start; _j < _j_stop; _j++)
             {
                 const size_t _idx = _row + _j;
                 const size_t _vectorisation_idx = _idx;
                 {% if _copies > 1 %}
-                const size_t _jj = _j_offset + _j;
+                const int32_t _jj = _j_offset + (int32_t)_j;
                 {{ dense_statements(vector_code, _pre_ptr, _post_ptr, '_i', '_jj') | autoindent }}
                 {% else %}
                 {{ dense_statements(vector_code, _pre_ptr, _post_ptr, '_i', '_j') | autoindent }}
