@@ -4,7 +4,7 @@ single runs, and a frozen network evaluated through P copies gives the one-at-a-
 import numpy as np
 import pytest
 
-from bioplastic.symstdp.device.engine import Engine, chunk_seed
+from bioplastic.symstdp.device.engine import Engine
 from bioplastic.symstdp.params import model_params
 from bioplastic.symstdp.training import chunk_keys, evaluate_batched, run_phase, run_population_phase
 
@@ -17,7 +17,7 @@ def _data(n, seed):
 
 
 def _keys(seed):
-    return lambda i: chunk_seed(seed, i)
+    return chunk_keys(seed)          # chunk_seed(seed, i), picklable (workers)
 
 
 def _train(engine, states, data, seeds):
@@ -47,7 +47,8 @@ def _check_population_is_single_runs(device, build_dir, n_hidden=20, sizes=(11, 
     later = then(pop, trained) if then is not None else None
     reinit_and_delete()
     # one single network (population=1), run from each copy's initial state with its seed and keys
-    one = Engine(p, population=1, seeds=[seeds[0]], build_dir=build_dir and build_dir / "p1", **opts)
+    # (cpp_standalone: in the default build cache, where the workers below find it compiled)
+    one = Engine(p, population=1, seeds=[seeds[0]], **opts)
     for c, seed in enumerate(seeds):
         t1, r1, e1 = _train(one, [initial[c]], [data[c]], [seed])
         assert train_res[c].hidden_counts.sum() > 0 and train_res[c].label_counts.sum() > 0
@@ -58,6 +59,12 @@ def _check_population_is_single_runs(device, build_dir, n_hidden=20, sizes=(11, 
             assert np.array_equal(trained[c][key], t1[0][key]), key
     # the copies learned different things (different seeds and samples)
     assert not np.array_equal(trained[0]["input_hidden.w"], trained[1]["input_hidden.w"])
+    if device == "cpp_standalone":
+        # the copies split over two processes (two binaries of one build folder at once): the same
+        split_st, split = run_population_phase(pop, initial, data, True, [_keys(s) for s in seeds], workers=2)
+        for c in range(2):
+            _assert_same(split[c], train_res[c])
+            assert all(np.array_equal(split_st[c][k], trained[c][k]) for k in trained[c])
     return later
 
 
@@ -87,7 +94,7 @@ def test_population_split_over_processes_gives_the_same_copies():
 def test_population_gives_the_single_runs_spikes_and_weights_on_cpp_standalone(tmp_path):
     """Two copies with their own seeds, samples and chunk keys, against two single runs: the same
     spikes, presentations and every state array (weights, theta, potentials, ...), bit for bit;
-    then a trained network evaluated through two copies gives the predictions of the
+    the same again with the copies split over two processes; then a trained network evaluated through two copies gives the predictions of the
     one-at-a-time independent evaluation of an ordinary Engine (runtime mode)."""
     from brian2.devices import reinit_and_delete
 

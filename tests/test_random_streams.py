@@ -140,6 +140,7 @@ def test_independent_evaluation_needs_a_neuron_with_rest_code():
     assert phase_start_state(eng, eng.initial_state())["controller.n_shown"] == 0
 
 
+@pytest.mark.slow   # 50 s; tests/test_population.py covers cpp = runtime and two processes on cpp in CI
 @pytest.mark.standalone
 def test_independent_evaluation_is_the_same_on_runtime_cpp_standalone_and_two_processes(tmp_path):
     """The same spikes, sample for sample: runtime mode, cpp_standalone, and cpp_standalone split
