@@ -240,3 +240,57 @@ def test_rolling_assignment_equals_assign_neurons_on_the_window():
         expected = assign_neurons(counts[lo:end], labels[lo:end])
         assert np.array_equal(tally.assignments(), expected)
         assert len(tally) == end - lo
+
+
+def test_readout_ceilings_class_mean_and_linear():
+    """Class-mean templates follow the mean responses; a fitted linear readout separates what
+    templates cannot (a class marked by a neuron's silence)."""
+    from bioplastic.analysis.readout import class_mean_predictions, linear_readout_predictions
+
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.integers(0, 2, n)
+    # neuron 0 fires for both classes; neuron 1 only for class 1; neuron 2 noise
+    x = np.stack([rng.poisson(5, n), rng.poisson(4, n) * y, rng.poisson(3, n)], axis=1)
+    pred = class_mean_predictions(x, y, x, n_classes=2)
+    assert np.mean(pred == y) > 0.7
+    assert class_mean_predictions(x, y, np.zeros((1, 3)), n_classes=2)[0] == -1     # silent
+    lin = linear_readout_predictions(x, y, x)
+    assert np.mean(lin == y) > 0.95
+    with pytest.raises(ValueError, match="neurons"):
+        class_mean_predictions(x, y, x[:, :2], n_classes=2)
+    with pytest.raises(ValueError):
+        class_mean_predictions(x, y[:10], x, n_classes=2)
+
+
+def test_readout_ceiling_script_reads_a_saved_run(tmp_path):
+    """analysis/readout_ceiling.py on a run folder's saved counts; exit 2 without them."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "readout_ceiling", Path(__file__).resolve().parents[1] / "analysis" / "readout_ceiling.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main([str(tmp_path)]) == 2
+    rng = np.random.default_rng(1)
+
+    def counts(n):
+        y = rng.integers(0, 10, n)
+        x = rng.poisson(0.2, (n, 30))
+        x[np.arange(n), 3 * y] += 5
+        return x, y
+
+    (tmp_path / "train_counts").mkdir()
+    for k in range(3):
+        x, y = counts(100)
+        np.savez(tmp_path / "train_counts" / f"chunk_{k:06d}.npz", hidden_counts=x, labels=y)
+    xt, yt = counts(200)
+    label_counts = np.eye(10, dtype=int)[yt]
+    np.savez(tmp_path / "test_counts.npz", hidden_counts=xt, labels=yt, label_counts=label_counts)
+    out = tmp_path / "ceiling.json"
+    assert mod.main([str(tmp_path), "--n-fit", "250", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["n_fit"] == 250 and r["label_layer"] == 1.0
+    assert r["class_mean_template"] > 0.9 and r["logistic_regression"] > 0.9 and r["assignment"] > 0.9

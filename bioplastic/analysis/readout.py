@@ -9,7 +9,12 @@ Two readouts are used throughout :mod:`bioplastic`:
   (:func:`assign_neurons`), and a sample is classified as the class whose
   assigned neurons fired most on average (:func:`assignment_predictions`).
 
-Both readouts return ``-1`` for a sample on which the relevant neurons were
+Two diagnostics fit other readouts to the same counts: a class-mean template
+(:func:`class_mean_predictions`, what a Hebbian label pathway with weight
+normalisation approximates) and a logistic regression
+(:func:`linear_readout_predictions`, scikit-learn).
+
+The readouts return ``-1`` for a sample on which the relevant neurons were
 silent; :func:`accuracy` counts ``-1`` as wrong and :func:`confusion_matrix`
 leaves such samples out.  Ties are always broken towards the lowest class
 index, so every function here is deterministic.
@@ -26,6 +31,8 @@ __all__ = [
     "assign_neurons",
     "RollingAssignment",
     "assignment_predictions",
+    "class_mean_predictions",
+    "linear_readout_predictions",
     "accuracy",
     "confusion_matrix",
 ]
@@ -304,6 +311,83 @@ def assignment_predictions(hidden_counts, assignments, n_classes=10):
     if np.any(active):
         pred[active] = np.argmax(scores[active], axis=1)
     return pred
+
+
+# --------------------------------------------------------------------------
+# readout ceilings (diagnostics: what other readouts of the same counts give)
+# --------------------------------------------------------------------------
+
+def class_mean_predictions(fit_counts, fit_labels, hidden_counts, n_classes=10):
+    """Template readout: each class's mean response, normalised to sum 1, as its weights.
+
+    The score of class ``c`` on a sample is ``sum_j m_cj x_j`` with ``m_c`` the
+    mean hidden response to class ``c`` on the fitting samples divided by its
+    sum: what a Hebbian label pathway with multiplicative normalisation of each
+    label neuron's weights (sym-STDP with a teacher and synaptic scaling)
+    converges to, up to its nonlinearity.  A diagnostic beside the label layer.
+
+    Parameters
+    ----------
+    fit_counts : array_like, shape (n_fit, n_hidden)
+    fit_labels : array_like of int, shape (n_fit,)
+    hidden_counts : array_like, shape (n_samples, n_hidden)
+    n_classes : int, optional
+
+    Returns
+    -------
+    predictions : ndarray of int64, shape (n_samples,)
+        ``-1`` for silent samples and classes never seen in the fit.
+
+    Examples
+    --------
+    >>> class_mean_predictions([[3, 0], [0, 2]], [0, 1], [[1, 0], [0, 5], [0, 0]], n_classes=2)
+    array([ 0,  1, -1])
+    """
+    n_classes = _check_n_classes(n_classes)
+    fit = _as_counts(fit_counts, "fit_counts", ndim=2)
+    y = _as_ints(fit_labels, "fit_labels", 0, n_classes)
+    _check_same_length(fit, "fit_counts", y, "fit_labels")
+    counts = _as_counts(hidden_counts, "hidden_counts", ndim=2)
+    if counts.shape[1] != fit.shape[1]:
+        raise ValueError(f"hidden_counts has {counts.shape[1]} neurons, fit_counts {fit.shape[1]}")
+    templates = np.zeros((n_classes, fit.shape[1]))
+    for c in range(n_classes):
+        if np.any(y == c):
+            m = fit[y == c].mean(axis=0)
+            templates[c] = m / m.sum() if m.sum() > 0 else 0.0
+    scores = counts @ templates.T
+    scores[:, templates.sum(axis=1) == 0] = -np.inf
+    pred = np.full(counts.shape[0], -1, dtype=np.int64)
+    active = counts.sum(axis=1) > 0
+    pred[active] = np.argmax(scores[active], axis=1)
+    return pred
+
+
+def linear_readout_predictions(fit_counts, fit_labels, hidden_counts, C=10.0, max_iter=300):
+    """A fitted linear readout of the same counts: multinomial logistic regression.
+
+    Each sample's counts are divided by their sum (silent samples stay 0), then
+    scikit-learn's :class:`~sklearn.linear_model.LogisticRegression` is fitted
+    on the fitting samples.  Not a model of the network: the upper reference
+    a discriminative readout of this hidden layer reaches, beside the label
+    layer (a Hebbian template, :func:`class_mean_predictions`).
+
+    Returns
+    -------
+    predictions : ndarray of int64, shape (n_samples,)
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    fit = _as_counts(fit_counts, "fit_counts", ndim=2)
+    counts = _as_counts(hidden_counts, "hidden_counts", ndim=2)
+    y = np.asarray(fit_labels)
+    _check_same_length(fit, "fit_counts", y, "fit_labels")
+
+    def norm(a):
+        return a / np.maximum(a.sum(axis=1, keepdims=True), 1)
+
+    clf = LogisticRegression(C=float(C), max_iter=int(max_iter)).fit(norm(fit), y)
+    return clf.predict(norm(counts)).astype(np.int64)
 
 
 # --------------------------------------------------------------------------
