@@ -147,6 +147,10 @@ def test_population_refuses_what_it_cannot_copy():
     with pytest.raises(ValueError, match="different seeds"):
         evaluate_batched(eng, eng.split_state(state)[0], np.zeros((3, 784)), np.zeros(3, dtype=int),
                          np.arange(3))
+    from bioplastic.symstdp.training import evaluate
+
+    with pytest.raises(ValueError, match="evaluate_batched"):
+        evaluate(eng, eng.split_state(state)[0], np.zeros((3, 784)), np.zeros(3, dtype=int), np.arange(3))
     # split and join are inverse; a copy's state has a single network's shapes
     parts = eng.split_state(state)
     assert parts[0]["input_hidden.w"].shape == (784 * 5,)

@@ -265,6 +265,9 @@ def evaluate(engine, state, rates_hz, labels, sample_ids, workers=1, progress=No
     PhaseResult
         For all samples, in their order.
     """
+    if getattr(engine, "population", None) is not None:
+        raise ValueError("evaluate() takes a single network's Engine; a population Engine evaluates "
+                         "through its copies with evaluate_batched()")
     if engine.evaluation != "independent":
         raise ValueError("evaluate() needs an Engine built with evaluation='independent' (only then is "
                          "a sample's result independent of the others)")
