@@ -171,7 +171,7 @@ _POPULATION_U = (
     "(keyed * keyed_uniform(eval_seed, sample_id, "
     "((n_shown * window_steps + timestep(t, step_dt) % window_steps) * 2 + {purpose}) * n_input_all"
     " + i % n_input_all)"
-    " + (1 - keyed) * " + "{training})")
+    " + (1 - keyed) * {training})")
 _POPULATION_TRAINING_U = (
     "keyed_uniform(chunk_key, (timestep(t, step_dt) // window_steps) % chunk_windows, "
     "((timestep(t, step_dt) % window_steps) * 3 + {purpose}) * n_input_all + i % {n_copy})")
@@ -499,12 +499,12 @@ def make_input(n_input, input_params, traces, stimulus, controller, dt, method="
         **clock_args(dt, clock),
         name=name,
     )
-    zeros = copy_index(n_input * copies, n_input)
-    group.ptr = _linked(controller, "ptr", zeros)
-    group.intensity = _linked(controller, "intensity", zeros)
+    copy_of = copy_index(n_input * copies, n_input)      # each neuron's controller neuron
+    group.ptr = _linked(controller, "ptr", copy_of)
+    group.intensity = _linked(controller, "intensity", copy_of)
     if independent:
         for var in ("keyed", "eval_seed", "sample_id", "n_shown") + (("chunk_key",) if population else ()):
-            setattr(group, var, _linked(controller, var, zeros))
+            setattr(group, var, _linked(controller, var, copy_of))
     # after the controller has set the label (order -5) at the window start
     group.run_regularly(start, **clock_args(input_params.t_window, window_clock),
                         when="start", order=-4,
