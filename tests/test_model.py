@@ -348,6 +348,7 @@ def test_branch_free_exponential_euler_equals_brians():
     np.testing.assert_allclose(v1, v2, rtol=1e-12)
 
 
+@pytest.mark.slow   # two cpp builds, 42 s of CI; the N_E = 6400 variant's integrator choice (session 5)
 @pytest.mark.standalone
 def test_inhibitory_euler_gives_the_same_spikes_as_exponential_euler(tmp_path):
     """The N_E = 6400 variants integrate the inhibitory group with forward Euler
