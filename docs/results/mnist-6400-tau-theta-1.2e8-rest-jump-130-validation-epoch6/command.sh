@@ -1,0 +1,2 @@
+# session 10, commit 0d6dadb (worktree), AMD EPYC 2 cores; epochs 1-2 as in ..-validation, then resumed to 4 and to 6 epochs (same code), beside CI and foreground work
+cd <checkout> && PYTHONPATH=<checkout> BIOPLASTIC_BUILD_DIR=runs/build-s10a python protocols/supervised_mnist.py --n-hidden 6400 --epochs 6 --n-train all --n-validation 10000 --n-test all --eval-every 10000 --n-eval 2000 --seed 0 --float32 --param excitatory.tau_theta=1.2e8*ms --param input.t_rest_jump=130*ms --data-dir ../shared/data --out runs/m6400_tau12e7_jump --resume
