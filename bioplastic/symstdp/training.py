@@ -155,26 +155,36 @@ def iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, star
             keys["sample_ids"] = np.zeros(K, dtype=np.int64)
             keys["sample_ids"][:n_valid] = ids_all[pos:pos + n_valid]
         state, res = engine.run_chunk(state, rates, lab, learning, seed_of_chunk(i_chunk), **keys)
-        valid = res.ptr < n_valid
-        shown = np.bincount(res.ptr[valid], minlength=n_valid)[:n_valid]
-        shown[0] += carry
-        done = res.accepted & valid
-        local = res.ptr[done]
-        n_done = min(res.ptr_end, n_valid)
-        carry = int(shown[n_done]) if n_done < n_valid else 0
-        chunk = PhaseChunk(
-            sample=pos + local,
-            hidden_counts=res.hidden_counts[done],
-            label_counts=res.label_counts[done],
-            n_presentations=shown[local],
-            intensity=res.intensity[done],
-            n_windows=K,
-            position=pos + n_done,
-            wall_seconds=res.wall_seconds,
-        )
-        pos += n_done
+        chunk, carry = _completed(res, pos, n_valid, carry, K)
+        pos = chunk.position
         i_chunk += 1
         yield state, chunk
+
+
+def _completed(res, pos, n_valid, carry, n_windows):
+    """The samples a chunk completed (:class:`PhaseChunk`) and the presentations carried over.
+
+    ``res`` is the chunk's :class:`~bioplastic.symstdp.device.engine.ChunkResult`, whose
+    first ``n_valid`` rows were the samples from ``pos`` on; ``carry`` is the number of
+    presentations the sample at ``pos`` had before the chunk.
+    """
+    valid = res.ptr < n_valid
+    shown = np.bincount(res.ptr[valid], minlength=n_valid)[:n_valid]
+    shown[0] += carry
+    done = res.accepted & valid
+    local = res.ptr[done]
+    n_done = min(res.ptr_end, n_valid)
+    chunk = PhaseChunk(
+        sample=pos + local,
+        hidden_counts=res.hidden_counts[done],
+        label_counts=res.label_counts[done],
+        n_presentations=shown[local],
+        intensity=res.intensity[done],
+        n_windows=n_windows,
+        position=pos + n_done,
+        wall_seconds=res.wall_seconds,
+    )
+    return chunk, (int(shown[n_done]) if n_done < n_valid else 0)
 
 
 @dataclass
@@ -187,6 +197,20 @@ class PhaseResult:
     intensity: np.ndarray
     n_windows: int
     wall_seconds: float
+
+    @classmethod
+    def empty(cls, n, n_hidden, n_classes):
+        """A result for ``n`` samples, filled by :meth:`add`."""
+        return cls(np.zeros((n, n_hidden), dtype=np.uint16), np.zeros((n, n_classes), dtype=np.uint16),
+                   np.zeros(n, dtype=np.int64), np.zeros(n), 0, 0.0)
+
+    def add(self, chunk):
+        """Book a :class:`PhaseChunk`'s completed samples (counts capped at 65535)."""
+        self.hidden_counts[chunk.sample] = np.minimum(chunk.hidden_counts, 65535)
+        self.label_counts[chunk.sample] = np.minimum(chunk.label_counts, 65535)
+        self.n_presentations[chunk.sample] = chunk.n_presentations
+        self.intensity[chunk.sample] = chunk.intensity
+        self.n_windows += chunk.n_windows
 
 
 def run_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, progress=None, sample_ids=None):
@@ -207,24 +231,15 @@ def run_phase(engine, state, rates_hz, labels, learning, seed_of_chunk, progress
     result : PhaseResult
     """
     n = len(labels)
-    n_e = engine.params.n_hidden
-    n_lab = engine.params.label.n_classes
-    hidden = np.zeros((n, n_e), dtype=np.uint16)
-    label = np.zeros((n, n_lab), dtype=np.uint16)
-    pres = np.zeros(n, dtype=np.int64)
-    inten = np.zeros(n)
-    windows = 0
     t0 = time.perf_counter()
+    result = PhaseResult.empty(n, engine.params.n_hidden, engine.params.label.n_classes)
     for state, ch in iterate_phase(engine, state, rates_hz, labels, learning, seed_of_chunk,
                                    sample_ids=sample_ids):
-        hidden[ch.sample] = np.minimum(ch.hidden_counts, 65535)
-        label[ch.sample] = np.minimum(ch.label_counts, 65535)
-        pres[ch.sample] = ch.n_presentations
-        inten[ch.sample] = ch.intensity
-        windows += ch.n_windows
+        result.add(ch)
         if progress is not None:
             progress(ch.position, n, ch.position / max(time.perf_counter() - t0, 1e-9))
-    return state, PhaseResult(hidden, label, pres, inten, windows, time.perf_counter() - t0)
+    result.wall_seconds = time.perf_counter() - t0
+    return state, result
 
 
 def _evaluate_block(params, options, state, rates_hz, labels, sample_ids):
@@ -393,8 +408,7 @@ def run_population_phase(engine, states, data, learning, seeds_of_chunk, progres
         ids_all.append(ids)
     sizes = [len(lab) for lab in labels_all]
     total = sum(sizes)
-    out = [PhaseResult(np.zeros((n, n_e), dtype=np.uint16), np.zeros((n, n_lab), dtype=np.uint16),
-                       np.zeros(n, dtype=np.int64), np.zeros(n), 0, 0.0) for n in sizes]
+    out = [PhaseResult.empty(n, n_e, n_lab) for n in sizes]
     state = phase_start_state(engine, engine.join_states(states))
     final = [None] * P
     pos, carry = [0] * P, [0] * P
@@ -422,22 +436,9 @@ def run_population_phase(engine, states, data, learning, seeds_of_chunk, progres
         for c, res in enumerate(results):
             if final[c] is not None:
                 continue
-            nv = n_valid[c]
-            valid = res.ptr < nv
-            shown = np.bincount(res.ptr[valid], minlength=nv)[:nv]
-            shown[0] += carry[c]
-            done = res.accepted & valid
-            local = res.ptr[done]
-            n_done = min(res.ptr_end, nv)
-            carry[c] = int(shown[n_done]) if n_done < nv else 0
-            idx = pos[c] + local
-            r = out[c]
-            r.hidden_counts[idx] = np.minimum(res.hidden_counts[done], 65535)
-            r.label_counts[idx] = np.minimum(res.label_counts[done], 65535)
-            r.n_presentations[idx] = shown[local]
-            r.intensity[idx] = res.intensity[done]
-            r.n_windows += K
-            pos[c] += n_done
+            chunk, carry[c] = _completed(res, pos[c], n_valid[c], carry[c], K)
+            out[c].add(chunk)
+            pos[c] = chunk.position
             if pos[c] >= sizes[c]:
                 copies = engine.split_state(state) if copies is None else copies
                 final[c] = copies[c]
