@@ -12,6 +12,9 @@ import sys
 
 from bioplastic import cli
 
+#: The names of bioplastic.symstdp.models.MODELS (kept here: that module imports Brian2).
+MODEL_NAMES = ["hao-2020", "hao-2020-error-readout", "diehl-cook-2015", "diehl-cook-2015-delays"]
+
 __all__ = ["parser", "main"]
 
 
@@ -82,8 +85,10 @@ def parser(dataset, default_hidden, default_train, default_test, description, mo
                    help="the last N training responses assign each hidden neuron its class (assignment "
                         "readout); default 60000 (the GeNN code), 10000 for Diehl & Cook (their evaluation "
                         "assigns from 10000 training samples)")
-    p.add_argument("--model", choices=["hao-2020", "diehl-cook-2015", "diehl-cook-2015-delays"], default=model,
-                   help="'hao-2020': the supervised sym-STDP network of Hao et al. (2020); 'diehl-cook-2015': "
+    p.add_argument("--model", choices=MODEL_NAMES, default=model,
+                   help="'hao-2020': the supervised sym-STDP network of Hao et al. (2020); "
+                        "'hao-2020-error-readout': the same with an error-driven rule on the hidden -> label "
+                        "pathway (beyond the paper); 'diehl-cook-2015': "
                         "the unsupervised STDP network of Diehl & Cook (2015), read out by neuron "
                         "assignment; 'diehl-cook-2015-delays': the same with their per-synapse traces and "
                         "input delays (Brian2's templates, slower) (bioplastic.symstdp.models)")

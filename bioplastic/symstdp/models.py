@@ -24,6 +24,11 @@ Named models (:data:`MODELS`, the protocols' ``--model``):
   (sym-STDP on the hidden -> label pathway, which feeds nothing back) so
   that the runs also report what a label layer reads from an unsupervised
   hidden layer; the Diehl & Cook readout is the assignment one.
+* ``"hao-2020-error-readout"``: Hao et al.'s network with an error-driven
+  rule on the hidden -> label pathway instead of sym-STDP
+  (:func:`~bioplastic.symstdp.plasticity.normalised_error_rule`; beyond the
+  paper).  The hidden layer learns as in the paper (the label pathway feeds
+  nothing back); the label layer learns a discriminative readout of it.
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ from dataclasses import dataclass, replace
 from brian2 import mV, ms
 
 from bioplastic.symstdp.neurons import DIEHL_COOK_NEURON, HiddenNeuron
-from bioplastic.symstdp.plasticity import PlasticityRule, diehl_cook_stdp
+from bioplastic.symstdp.plasticity import PlasticityRule, diehl_cook_stdp, normalised_error_rule
 
-__all__ = ["NetworkModel", "MODELS", "HAO_2020", "DIEHL_COOK_2015", "DIEHL_COOK_2015_DELAYS", "resolve_model",
+__all__ = ["NetworkModel", "MODELS", "HAO_2020", "HAO_2020_ERROR_READOUT", "DIEHL_COOK_2015",
+           "DIEHL_COOK_2015_DELAYS", "resolve_model",
            "model_record",
            "model_from_record"]
 
@@ -94,9 +100,11 @@ DIEHL_COOK_2015 = NetworkModel("diehl-cook-2015", input_rule=diehl_cook_stdp(),
 DIEHL_COOK_2015_DELAYS = NetworkModel(
     "diehl-cook-2015-delays", input_rule=diehl_cook_stdp(synaptic_traces=True, max_delay=10 * ms),
     hidden_neuron=DIEHL_COOK_NEURON)
+#: Hao et al.'s network read out by a label layer that learns with an error-driven rule (beyond the paper).
+HAO_2020_ERROR_READOUT = NetworkModel("hao-2020-error-readout", label_rule=normalised_error_rule())
 #: The named models of the protocols' ``--model``.
-MODELS = {"hao-2020": HAO_2020, "diehl-cook-2015": DIEHL_COOK_2015,
-          "diehl-cook-2015-delays": DIEHL_COOK_2015_DELAYS}
+MODELS = {"hao-2020": HAO_2020, "hao-2020-error-readout": HAO_2020_ERROR_READOUT,
+          "diehl-cook-2015": DIEHL_COOK_2015, "diehl-cook-2015-delays": DIEHL_COOK_2015_DELAYS}
 #: Models that take Diehl & Cook's parameter values.
 _DIEHL_COOK = ("diehl-cook-2015", "diehl-cook-2015-delays")
 

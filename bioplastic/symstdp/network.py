@@ -163,19 +163,27 @@ def state_key(group, var) -> str:
     return f"{group.name}.{var}_{get_unit(dim)!r}"
 
 
-def _plastic_synapses(pre, post, rule, name, clock, transmit="ge_post += w", seed=None, blocks=None):
+def _plastic_synapses(pre, post, rule, name, clock, transmit="ge_post += w", seed=None, blocks=None,
+                      namespace=None):
+    on_post, on_event = rule.synapse_code("on_post"), {}
+    if rule.on_window_end.strip():
+        # a pathway of its own, triggered by the postsynaptic group's window_end event
+        on_post = {"post": on_post, "window_end": rule.synapse_code("on_window_end")}
+        on_event = {"window_end": "window_end"}
+    delays = {"pre": 0 * ms, "post": 0 * ms, **({"window_end": 0 * ms} if on_event else {})}
     syn = Synapses(
         pre,
         post,
         model=rule.model,
         on_pre=rule.synapse_code("on_pre", transmit),
-        on_post=rule.synapse_code("on_post"),
-        namespace=rule.namespace(),
+        on_post=on_post,
+        namespace={**(namespace or {}), **rule.namespace()},
         clock=clock,
         name=name,
+        **({"on_event": on_event} if on_event else {}),
         # one scalar delay per pathway, not an array of zeros per synapse (two
         # 40 MB arrays at N_E = 6400, allocated, written and read every chunk)
-        **({} if rule.max_delay is not None else {"delay": {"pre": 0 * ms, "post": 0 * ms}}),
+        **({} if rule.max_delay is not None else {"delay": delays}),
     )
     if blocks is None:
         syn.connect()  # all-to-all, pre-major order: synapse k = i * n_post + j
@@ -189,6 +197,27 @@ def _plastic_synapses(pre, post, rule, name, clock, transmit="ge_post += w", see
         rng = np.random.default_rng([0 if seed is None else int(seed), 0xDE1A7])
         syn.pre.delay = rng.uniform(0, float(rule.max_delay), len(pre) * len(post)) * second
     return syn
+
+
+def _label_rule_parts(rule, lab, clock, n_classes):
+    """The label layer's share of a window-level rule: its sums over the layer and its window-end code."""
+    from brian2.utils.stringtools import get_identifiers, word_substitute
+
+    objects = []
+    if rule.post_sums:
+        own = set(lab.variables) - set(rule.parameters)
+        lines = []
+        for name, expr in rule.post_sums.items():
+            pre = word_substitute(expr, {v: f"{v}_pre" for v in get_identifiers(expr) & own})
+            lines.append(f"{name}_post = {pre} : 1 (summed)")
+        sums = Synapses(lab, lab, model="\n".join(lines), namespace=rule.namespace(), clock=clock,
+                        name="label_sums")
+        # every label neuron to every one of its copy's layer (itself included)
+        sums.connect(j=f"(i // {n_classes}) * {n_classes} + k for k in range({n_classes})")
+        objects.append(sums)
+    if rule.post_on_window_end.strip():
+        lab.run_on_event("window_end", rule.post_on_window_end, when="after_resets")
+    return objects
 
 
 def random_initial_weights(params, seed=None):
@@ -385,7 +414,9 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
     inh = make_inhibitory(n_e * copies, p.inhibitory, dt=dt, method=p.inhibitory_method or method, clock=step,
                           keyed_from=keyed)
     lab = make_label(p.label, p.input, label_rule.post_traces, p.stdp_label.w_total, ctrl, dt=dt, clock=step,
-                     keyed_from=keyed, population=population, chunk_windows=chunk_size, n_input=n_in)
+                     keyed_from=keyed, population=population, chunk_windows=chunk_size, n_input=n_in,
+                     rule_model=label_rule.post_model, window_end=label_rule.has_window_end,
+                     window_clock=window)
 
     objects = [ctrl, inp, exc, inh, lab]
     # static synapses
@@ -415,13 +446,15 @@ def build_network(params, chunk_size, inhibition="pooled", method=None,
 
     # plastic pathways and their scaling at the start of every window
     inp_exc = _plastic_synapses(inp, exc, input_rule, "input_hidden", step, seed=seed, blocks=population)
-    exc_lab = _plastic_synapses(exc, lab, label_rule, "hidden_label", step, seed=seed, blocks=population)
+    exc_lab = _plastic_synapses(exc, lab, label_rule, "hidden_label", step, seed=seed, blocks=population,
+                                namespace={**schedule_namespace(p.input), "n_classes": int(n_lab)})
     for post, syn in ((exc, inp_exc), (lab, exc_lab)):
         post.run_regularly(SCALING_NEURON_CODE, clock=window, when="start", order=-4,
                            name=f"{post.name}_scaling")
         syn.run_regularly(SCALING_SYNAPSE_CODE, clock=window, when="start", order=-3,
                           name=f"{syn.name}_scaling")
     objects += [inp_exc, exc_lab]
+    objects += _label_rule_parts(label_rule, lab, step, n_lab)
     if independent:
         _add_rest_reset(inp, exc, inh, lab, pool, inhibition, window, input_rule, label_rule, neuron)
     if float(p.input.t_rest_jump) > 0:

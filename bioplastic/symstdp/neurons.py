@@ -73,7 +73,7 @@ from bioplastic.symstdp.integrators import (  # noqa: F401  (re-exported)
     _integration_namespace, brian_method, branch_free_exponential_euler, linear_implicit_euler,
     step_equivalent_tau)
 from bioplastic.symstdp.plasticity import SCALING_EQS
-from bioplastic.symstdp.schedule import PRESENTING, clock_args, schedule_namespace
+from bioplastic.symstdp.schedule import PRESENTING, WINDOW_END, clock_args, schedule_namespace
 
 __all__ = [
     "HiddenNeuron",
@@ -402,6 +402,9 @@ LABEL_POPULATION_THRESHOLD = (
     + _POPULATION_TRAINING_U.format(purpose=2, n_copy="n_classes") + " < teacher_rate * dt)"
     " or (learning == 0 and v > v_thresh)"
 )
+#: The teacher's instruction for window-level rules: which label neuron is the window's class.
+LABEL_TARGET_EQS = "target : integer   # 1 in the neuron of this window's class, 0 in the others"
+LABEL_TARGET = "target = int(i % n_classes == label)"
 LABEL_RESET = f"""
 v = v_reset
 count += int({PRESENTING})
@@ -679,7 +682,8 @@ def make_pool(exc, dt=None, method="exponential_euler", name="inhibitory_pool", 
 
 
 def make_label(lab, input_params, traces, w_total, controller, dt=None, method="exponential_euler",
-               name="label", clock=None, keyed_from=None, population=None, chunk_windows=None, n_input=784):
+               name="label", clock=None, keyed_from=None, population=None, chunk_windows=None, n_input=784,
+               rule_model="", window_end=False, window_clock=None):
     """Label layer: Poisson teacher while learning, LIF readout otherwise.
 
     Parameters
@@ -701,6 +705,16 @@ def make_label(lab, input_params, traces, w_total, controller, dt=None, method="
         ``i % n_classes`` of copy ``i // n_classes``, and the teacher's random
         numbers are keyed (:data:`LABEL_POPULATION_THRESHOLD`; ``n_input``, the
         input neurons of a copy, spaces their keys from the input's).
+    rule_model : str
+        Equations the hidden -> label rule adds to the layer
+        (:attr:`~bioplastic.symstdp.plasticity.PlasticityRule.post_model`).
+    window_end : bool
+        Give the layer the event ``window_end`` (the last step of every
+        window, :data:`~bioplastic.symstdp.schedule.WINDOW_END`) for a rule
+        that acts then, and the variable ``target`` (1 in the neuron of the
+        window's class, set at every window start: :data:`LABEL_TARGET`).
+    window_clock : Clock, optional
+        The network's window clock (with ``window_end``).
 
     Returns
     -------
@@ -708,6 +722,7 @@ def make_label(lab, input_params, traces, w_total, controller, dt=None, method="
     """
     namespace = _namespace(lab, ["v_rest", "v_reset", "v_thresh", "E_exc", "tau_m", "tau_ge",
                                  "teacher_rate"])
+    namespace["n_classes"] = int(lab.n_classes)
     copies = 1 if population is None else int(population)
     threshold = LABEL_THRESHOLD
     eqs = Equations(LABEL_EQS)
@@ -721,6 +736,16 @@ def make_label(lab, input_params, traces, w_total, controller, dt=None, method="
                           "step_dt": input_params.dt})
     namespace.update(schedule_namespace(input_params))
     _check_trace_names(name, traces, Equations(LABEL_EQS).names)
+    if rule_model.strip():
+        own = Equations(rule_model)
+        clash = sorted(set(own.names) & (set(Equations(LABEL_EQS).names) | {tr.name for tr in traces}
+                                          | set(Equations(SCALING_EQS).names)))
+        if clash:
+            raise ValueError(f"{name}: the label rule's post_model declares {clash}, which the layer "
+                             "already has; rename them")
+        eqs = eqs + own
+    if window_end:
+        eqs = eqs + Equations(LABEL_TARGET_EQS)
     trace_eqs, trace_code, trace_ns = _traces(traces)
     namespace.update(trace_ns)
     namespace["w_total"] = float(w_total)
@@ -734,9 +759,14 @@ def make_label(lab, input_params, traces, w_total, controller, dt=None, method="
         namespace=namespace,
         **clock_args(dt, clock),
         name=name,
+        **({"events": {"window_end": WINDOW_END}} if window_end else {}),
     )
     group.v = lab.v_rest
     group.learning = 1
+    if window_end:
+        # after the controller has chosen the window's sample (order -5)
+        group.run_regularly(LABEL_TARGET, **clock_args(input_params.t_window, window_clock), when="start",
+                            order=-2, name=f"{name}_target")
     index = copy_index(lab.n_classes * copies, lab.n_classes)
     group.label = _linked(controller, "label", index)
     if population is not None:

@@ -26,8 +26,10 @@ Brian2 statements, parameters and the :class:`Trace` objects its pre- and
 postsynaptic neurons keep.  :func:`sym_stdp` builds the rule above from a
 pathway's parameter table (the default of both pathways; it generates
 exactly :data:`SYM_STDP_ON_PRE` / :data:`SYM_STDP_ON_POST`),
-:func:`diehl_cook_stdp` the rule of Diehl & Cook (2015).  Scaling applies to
-every rule (the network adds the ``wsum`` bookkeeping around its updates).
+:func:`diehl_cook_stdp` the rule of Diehl & Cook (2015),
+:func:`normalised_error_rule` an error-driven readout rule (beyond the
+paper: a window-level three-factor rule).  Scaling applies to every rule (the
+network adds the ``wsum`` bookkeeping around its updates).
 ``docs/models.rst``.
 
 Variables a learning neuron group gets: ``xpre`` (when it is presynaptic to a
@@ -47,6 +49,7 @@ __all__ = [
     "Trace",
     "sym_stdp",
     "diehl_cook_stdp",
+    "normalised_error_rule",
     "PRE_TRACE_EQS",
     "PRE_TRACE_ON_SPIKE",
     "POST_TRACE_EQS",
@@ -230,6 +233,27 @@ class PlasticityRule:
         per cent).
     citation : str
         Where the rule comes from.
+    post_model : str
+        Equations added to the postsynaptic group (parameters or
+        subexpressions the synaptic code reads as ``<name>_post``); its state
+        variables start at 0 in every chunk.
+    on_window_end : str
+        Synaptic statements run once per window for every synapse, on the
+        window's last time step (a postsynaptic event ``window_end``, after
+        that step's spikes); gated by ``learning_post`` when they change ``w``.
+        Window-level rules (an eligibility summed over the presentation, a
+        third factor read at its end) live here.  Besides ``post_model``'s
+        variables they can read ``target_post``: 1 in the label neuron of
+        the window's sample, 0 in the others (the teacher's instruction).
+    post_on_window_end : str
+        Statements of the postsynaptic group on the same step, after the
+        synaptic ones (e.g. clearing what the window accumulated).
+    post_sums : dict
+        ``{name: expression}``: ``name`` (declared ``name : 1`` in
+        ``post_model``) holds, in every postsynaptic neuron, the sum of
+        ``expression`` (of postsynaptic variables and the rule's parameters)
+        over the neurons of its layer (of its copy in population mode),
+        updated every step before the thresholds: a divisive normalisation.
     max_delay : Quantity, optional
         Presynaptic spikes arrive after a delay drawn once per synapse,
         uniform in ``[0, max_delay)`` from the network's seed (Diehl & Cook:
@@ -260,9 +284,26 @@ class PlasticityRule:
     model: str = SYM_STDP_MODEL
     citation: str = ""
     max_delay: object = None
+    post_model: str = ""
+    on_window_end: str = ""
+    post_on_window_end: str = ""
+    post_sums: dict = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "parameters", dict(self.parameters))
+        object.__setattr__(self, "post_sums", dict(self.post_sums))
+        for name in self.post_sums:
+            _check_name(f"rule {self.name}: post_sums", name)
+            if not re.search(rf"^\s*{name}\s*:", self.post_model, flags=re.M):
+                raise ValueError(f"rule {self.name}: post_sums entry {name!r} must be declared in post_model "
+                                 f"as '{name} : 1'")
+        for which in ("post_model", "on_window_end", "post_on_window_end"):
+            if not isinstance(getattr(self, which), str):
+                raise TypeError(f"rule {self.name}: {which} must be a string")
+        if re.search(r"\bw\s*=", self.on_window_end) and "learning_post" not in self.on_window_end:
+            raise ValueError(f"rule {self.name}: on_window_end changes w and must be gated by learning_post")
+        if self.max_delay is not None and self.on_window_end.strip():
+            raise ValueError(f"rule {self.name}: on_window_end cannot be combined with max_delay")
         if self.max_delay is not None:
             from brian2 import second
             from brian2.units.fundamentalunits import have_same_dimensions
@@ -292,8 +333,13 @@ class PlasticityRule:
                     f"rule {self.name}: {which} must be gated by learning_post (1 while the pathway "
                     "learns, 0 during evaluation), e.g. w = clip(w + learning_post * ..., 0, w_max)")
 
+    @property
+    def has_window_end(self) -> bool:
+        """Whether the rule acts at the end of every window (:attr:`on_window_end`)."""
+        return bool(self.on_window_end.strip() or self.post_on_window_end.strip())
+
     def synapse_code(self, which: str, transmit: str = "") -> str:
-        """The pathway's ``on_pre`` (after ``transmit``) or ``on_post`` code, scaling bookkeeping included."""
+        """The pathway's ``on_pre`` (after ``transmit``), ``on_post`` or ``on_window_end`` code, scaling bookkeeping included."""
         code = getattr(self, which).strip("\n")
         lines = [transmit] if transmit else []
         if code.strip():
@@ -310,7 +356,10 @@ class PlasticityRule:
                 "pre_traces": [t.to_dict() for t in self.pre_traces],
                 "post_traces": [t.to_dict() for t in self.post_traces],
                 "model": self.model, "citation": self.citation,
-                "max_delay": repr(self.max_delay) if self.max_delay is not None else None}
+                "max_delay": repr(self.max_delay) if self.max_delay is not None else None,
+                **({"post_model": self.post_model, "on_window_end": self.on_window_end,
+                    "post_on_window_end": self.post_on_window_end, "post_sums": dict(self.post_sums)}
+                   if self.post_model or self.has_window_end or self.post_sums else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "PlasticityRule":
@@ -325,7 +374,9 @@ class PlasticityRule:
                    pre_traces=tuple(trace(t) for t in d["pre_traces"]),
                    post_traces=tuple(trace(t) for t in d["post_traces"]),
                    model=d["model"], citation=d.get("citation", ""),
-                   max_delay=parse_quantity(d["max_delay"]) if d.get("max_delay") else None)
+                   max_delay=parse_quantity(d["max_delay"]) if d.get("max_delay") else None,
+                   post_model=d.get("post_model", ""), on_window_end=d.get("on_window_end", ""),
+                   post_on_window_end=d.get("post_on_window_end", ""), post_sums=d.get("post_sums", {}))
 
 
 def sym_stdp(stdp) -> PlasticityRule:
@@ -406,4 +457,93 @@ dpost2/dt = -post2 / tau_post2 : 1 (event-driven)
         post_traces=(Trace("post1", tau_post1, 1.0, "set"), Trace("post2", tau_post2, 1.0, "set")),
         citation="Diehl & Cook 2015, Front. Comput. Neurosci. 9:99 (their code; Brian2's "
                  "examples/frompapers/Diehl_Cook_2015.py)",
+    )
+
+
+# --------------------------------------------------------------------------- an error-driven readout
+
+#: Synaptic state of :func:`normalised_error_rule`: the weight and an eligibility.
+ERROR_RULE_MODEL = """
+w : 1
+elig : 1    # presynaptic spikes during this window's presentation
+"""
+#: What the postsynaptic (label) neuron keeps for it.
+ERROR_RULE_POST_MODEL = """
+drive : 1          # summed weight of the input spikes it received during this presentation
+drive_norm : 1     # the sum of drive**exponent over its layer (divisive normalisation)
+presenting = int({presenting}) : integer
+"""
+#: On a presynaptic spike (after the transmission): count it and add its weight to the drive.
+ERROR_RULE_ON_PRE = """
+elig += learning_post * presenting_post
+drive_post += w * presenting_post
+"""
+#: At the end of every window: the error of the normalised response times the eligibility.
+ERROR_RULE_ON_WINDOW_END = """
+w = clip(w + learning_post * eta * elig * (target_post - drive_post**exponent / (drive_norm_post + 1e-30)), 0, w_max)
+elig = 0
+"""
+ERROR_RULE_POST_ON_WINDOW_END = "drive = 0"
+
+
+def normalised_error_rule(eta=0.03, exponent=4.0, w_max=8.0) -> PlasticityRule:
+    """An error-driven readout rule for the hidden -> label pathway (beyond Hao et al. 2020).
+
+    A window-level three-factor rule.  During a sample's presentation each
+    synapse counts its presynaptic spikes (``elig``, the eligibility) and each
+    label neuron sums the weights of the spikes it receives (``drive``, its
+    input).  At the end of the window, with ``p_c = drive_c**n / sum_k
+    drive_k**n`` the label layer's normalised response (an expansive
+    nonlinearity and divisive normalisation over the layer) and ``t_c`` the
+    teacher's instruction (1 for the sample's class, 0 otherwise)::
+
+        w_jc <- clip(w_jc + eta * elig_j * (t_c - p_c), 0, w_max)
+
+    then homeostatic scaling restores every label neuron's summed weight at
+    the next window's start, as for sym-STDP.  Each synapse reads only its
+    own presynaptic activity and quantities of its postsynaptic neuron (its
+    drive, its layer's normalisation, its teacher), so the rule is local; it
+    is the delta rule of a normalised (softmax-like) readout, which learns
+    discriminative weights where the Hebbian label pathway of the paper
+    converges to class-mean templates (``docs/reproduction.rst``).  The
+    teacher's Poisson spikes are unchanged and unused by it; the label layer
+    is read out by its spikes as before.
+
+    Parameters
+    ----------
+    eta : float
+        Learning rate per presynaptic spike (weights are scaled to
+        ``w_total`` = 5120 per label neuron at N_E = 6400).
+    exponent : float
+        ``n``, the exponent of the normalisation (1: proportional; larger:
+        sharper, more winner-take-all).
+    w_max : float
+        Upper bound of a weight (the label pathway's, 8).
+
+    Notes
+    -----
+    Not in the paper; a named model of its own (``"hao-2020-error-readout"``).
+    Chosen from an offline replay of the saved hidden responses of two N_E =
+    6400 runs (``docs/reproduction.rst``, "An error-driven readout").
+    """
+    from bioplastic.symstdp.schedule import PRESENTING
+
+    if not float(eta) > 0:
+        raise ValueError(f"normalised_error_rule: eta must be positive, got {eta!r}")
+    if not float(exponent) > 0:
+        raise ValueError(f"normalised_error_rule: exponent must be positive, got {exponent!r}")
+    if not float(w_max) > 0:
+        raise ValueError(f"normalised_error_rule: w_max must be positive, got {w_max!r}")
+    return PlasticityRule(
+        name="normalised-error",
+        model=ERROR_RULE_MODEL,
+        on_pre=ERROR_RULE_ON_PRE,
+        on_post="",
+        post_model=ERROR_RULE_POST_MODEL.format(presenting=PRESENTING),
+        on_window_end=ERROR_RULE_ON_WINDOW_END,
+        post_on_window_end=ERROR_RULE_POST_ON_WINDOW_END,
+        post_sums={"drive_norm": "drive**exponent"},
+        parameters={"eta": float(eta), "exponent": float(exponent), "w_max": float(w_max)},
+        citation="bioplastic: a delta rule of a normalised readout (beyond Hao et al. 2020); "
+                 "divisive normalisation: Carandini & Heeger 2012, Nat. Rev. Neurosci. 13:51-62",
     )

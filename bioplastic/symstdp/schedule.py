@@ -30,6 +30,7 @@ from brian2 import Hz, NeuronGroup, TimedArray, ms
 
 __all__ = [
     "PRESENTING",
+    "WINDOW_END",
     "CONTROLLER_EQS",
     "CONTROLLER_THRESHOLD",
     "CONTROLLER_RESET",
@@ -45,6 +46,8 @@ __all__ = [
 
 #: Boolean expression, true while a sample is presented (not during rest).
 PRESENTING = "(timestep(t, dt) % window_steps) < present_steps"
+#: Boolean expression, true on the last time step of every window (window-level plasticity).
+WINDOW_END = "(timestep(t, dt) % window_steps) == window_steps - 1"
 
 #: State of the controller (a group of one neuron).
 CONTROLLER_EQS = """

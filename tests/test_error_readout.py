@@ -1,0 +1,118 @@
+"""The error-driven readout rule (normalised_error_rule, model "hao-2020-error-readout"):
+its arithmetic against numpy, window by window; its record; its checks; runtime = cpp_standalone."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bioplastic.symstdp import plasticity
+from bioplastic.symstdp.device.engine import Engine
+from bioplastic.symstdp.models import HAO_2020, HAO_2020_ERROR_READOUT, MODELS, NetworkModel
+from bioplastic.symstdp.plasticity import PlasticityRule, normalised_error_rule
+from test_model import _det_params
+
+K = 4
+
+
+def _run(device="runtime", build_dir=None, model=HAO_2020_ERROR_READOUT, labels=(1, 2, 3, 1), seed=1):
+    from brian2.devices import reinit_and_delete
+
+    reinit_and_delete()
+    p = _det_params(n_hidden=8)
+    kw = dict(build_dir=build_dir) if device != "runtime" else dict(runtime_target="numpy")
+    eng = Engine(p, device=device, chunk_size=K, seed=5, verbose=False, **kw, **model.engine_kwargs())
+    rates = ((np.random.default_rng(0).random((K, 784)) < 0.05) * 1020.0)
+    start = eng.initial_state()
+    state, res = eng.run_chunk(start, rates, np.array(labels), True, seed=seed)
+    return eng, start, state, res
+
+
+def _replay(w, counts, labels, w_total, eta, n, w_max):
+    """The rule in numpy: scaling at each window's start, then the end-of-window update."""
+    w = np.array(w, dtype=float)
+    for r, c in zip(counts, labels):
+        w *= w_total / w.sum(axis=0, keepdims=True)
+        drive = r @ w
+        p = drive ** n / (np.sum(drive ** n) + 1e-30)
+        t = np.zeros(w.shape[1])
+        t[c] = 1.0
+        w = np.clip(w + eta * np.outer(r, t - p), 0, w_max)
+    return w
+
+
+def test_error_rule_is_the_delta_rule_of_the_normalised_drive():
+    """Window by window, the label weights change by eta * (presynaptic spikes of the presentation)
+    * (teacher - drive**n / sum drive**n), between the scalings: the numpy replay of the windows'
+    hidden counts gives the same weights."""
+    eng, start, state, res = _run()
+    p = eng.params
+    rule = HAO_2020_ERROR_READOUT.label_rule
+    counts = res.hidden_counts.astype(float)
+    assert counts.sum() > 0 and len(counts) == K
+    labels = np.array([1, 2, 3, 1])[res.ptr]
+    w0 = np.asarray(start["hidden_label.w"]).reshape(p.n_hidden, p.label.n_classes)
+    w1 = np.asarray(state["hidden_label.w"]).reshape(p.n_hidden, p.label.n_classes)
+    expected = _replay(w0, counts, labels, float(p.stdp_label.w_total), rule.parameters["eta"],
+                       rule.parameters["exponent"], rule.parameters["w_max"])
+    np.testing.assert_allclose(w1, expected, rtol=1e-9, atol=1e-9)
+    # it learned, and not what sym-STDP learns
+    scaled0 = w0 * float(p.stdp_label.w_total) / w0.sum(axis=0, keepdims=True)
+    assert not np.allclose(w1, scaled0)
+    _, _, sym_state, _ = _run(model=HAO_2020)
+    assert not np.allclose(sym_state["hidden_label.w"], state["hidden_label.w"])
+    # the hidden layer does not depend on the label pathway's rule
+    np.testing.assert_array_equal(sym_state["input_hidden.w"], state["input_hidden.w"])
+    # the window-level variables end every window cleared: nothing to carry between chunks
+    assert "hidden_label.elig" not in state and "label.drive" not in state
+
+
+def test_error_rule_does_not_learn_in_evaluation():
+    eng, start, _, _ = _run()
+    rates = ((np.random.default_rng(3).random((K, 784)) < 0.05) * 1020.0)
+    after, res = eng.run_chunk(start, rates, np.zeros(K, int), False, seed=2)
+    np.testing.assert_array_equal(after["hidden_label.w"], start["hidden_label.w"])
+    assert res.label_counts.sum() >= 0
+
+
+def test_error_rule_checks_and_records():
+    for bad in (dict(eta=0), dict(exponent=-1), dict(w_max=0)):
+        with pytest.raises(ValueError, match="positive"):
+            normalised_error_rule(**bad)
+    rule = normalised_error_rule(eta=0.1, exponent=2)
+    back = PlasticityRule.from_dict(json.loads(json.dumps(rule.to_dict())))
+    assert back == rule
+    model = NetworkModel.from_dict(json.loads(json.dumps(HAO_2020_ERROR_READOUT.to_dict())))
+    assert model.label_rule == HAO_2020_ERROR_READOUT.label_rule
+    assert MODELS["hao-2020-error-readout"] is HAO_2020_ERROR_READOUT
+    from bioplastic.symstdp.cli import MODEL_NAMES
+
+    assert MODEL_NAMES == list(MODELS)
+    with pytest.raises(ValueError, match="post_model"):
+        PlasticityRule("undeclared", on_pre="", on_post="", post_sums={"z": "v"})
+    with pytest.raises(ValueError, match="learning_post"):
+        PlasticityRule("ungated", on_pre="", on_post="", on_window_end="w = w * 2")
+    assert rule.has_window_end and not plasticity.sym_stdp(_det_params().stdp_label).has_window_end
+
+
+def test_error_rule_clashing_post_model_is_refused():
+    from brian2.devices import reinit_and_delete
+
+    reinit_and_delete()
+    clash = PlasticityRule("clash", on_pre="", on_post="", post_model="count : 1")
+    with pytest.raises(ValueError, match="already has"):
+        Engine(_det_params(n_hidden=4), device="runtime", chunk_size=2, seed=0, verbose=False,
+               runtime_target="numpy", label_rule=clash)
+
+
+@pytest.mark.standalone
+def test_error_rule_runs_the_same_on_cpp_standalone(tmp_path):
+    """The rule's event pathway and layer sums fall back to Brian2's templates on cpp_standalone
+    (logged in Engine.templates) and give runtime mode's weights and spikes."""
+    _, _, rt_state, rt_res = _run()
+    eng, _, cpp_state, cpp_res = _run("cpp_standalone", build_dir=tmp_path / "build")
+    assert eng.templates["hidden_label"].startswith("brian2")
+    np.testing.assert_array_equal(rt_res.hidden_counts, cpp_res.hidden_counts)
+    np.testing.assert_array_equal(rt_res.label_counts, cpp_res.label_counts)
+    for key in rt_state:
+        np.testing.assert_allclose(cpp_state[key], rt_state[key], rtol=1e-7, atol=1e-12, err_msg=key)
