@@ -116,3 +116,20 @@ def test_error_rule_runs_the_same_on_cpp_standalone(tmp_path):
     np.testing.assert_array_equal(rt_res.label_counts, cpp_res.label_counts)
     for key in rt_state:
         np.testing.assert_allclose(cpp_state[key], rt_state[key], rtol=1e-7, atol=1e-12, err_msg=key)
+
+
+def test_error_readout_follows_the_variants_label_pathway():
+    """resolve_model scales the rule to the table (and its overrides): the same relative step,
+    the pathway's own bound."""
+    from bioplastic.symstdp.models import ERROR_READOUT_ETA, resolve_model
+
+    for n in (100, 6400):
+        params, model = resolve_model("hao-2020-error-readout", "fashion-mnist", n, "learns")
+        rule = model.label_rule
+        assert rule.parameters["w_max"] == float(params.stdp_label.w_max)
+        assert rule.parameters["eta"] == pytest.approx(ERROR_READOUT_ETA * float(params.stdp_label.w_total) / n)
+    _, big = resolve_model("hao-2020-error-readout", "fashion-mnist", 6400, "learns")
+    assert big.label_rule.parameters["eta"] == pytest.approx(0.03)      # the offline replay's value
+    _, over = resolve_model("hao-2020-error-readout", "fashion-mnist", 6400, "learns",
+                            {"stdp_label.w_total": "2560"})
+    assert over.label_rule.parameters["eta"] == pytest.approx(0.015)

@@ -198,7 +198,8 @@ def model_kwargs(cfg) -> dict:
     """The rules and hidden neuron of ``cfg.model``, for :class:`~bioplastic.symstdp.device.engine.Engine`."""
     from bioplastic.symstdp.models import resolve_model
 
-    return resolve_model(cfg.model, cfg.dataset, cfg.n_hidden, cfg.parameter_set)[1].engine_kwargs()
+    return resolve_model(cfg.model, cfg.dataset, cfg.n_hidden, cfg.parameter_set,
+                         dict(cfg.overrides))[1].engine_kwargs()
 
 
 def _log(cfg, msg):
@@ -588,12 +589,12 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
         recorded run, a write failed, ...).
     """
     from bioplastic.symstdp.models import resolve_model
-    from bioplastic.symstdp.params import params_as_strings, with_overrides
+    from bioplastic.symstdp.params import params_as_strings
 
     _validate(cfg)
     command = list(command if command is not None else sys.argv)
-    params, net_model = resolve_model(cfg.model, cfg.dataset, cfg.n_hidden, cfg.parameter_set)
-    params = with_overrides(params, dict(cfg.overrides))
+    params, net_model = resolve_model(cfg.model, cfg.dataset, cfg.n_hidden, cfg.parameter_set,
+                                      dict(cfg.overrides))
     out = Path(cfg.out)
     # room for a checkpoint being replaced (old + new copy of the weights) and the results
     n_weights = params.n_input * params.n_hidden + 2 * params.n_hidden * params.label.n_classes

@@ -40,7 +40,8 @@ from brian2 import mV, ms
 from bioplastic.symstdp.neurons import DIEHL_COOK_NEURON, HiddenNeuron
 from bioplastic.symstdp.plasticity import PlasticityRule, diehl_cook_stdp, normalised_error_rule
 
-__all__ = ["NetworkModel", "MODELS", "HAO_2020", "HAO_2020_ERROR_READOUT", "DIEHL_COOK_2015",
+__all__ = ["NetworkModel", "MODELS", "HAO_2020", "HAO_2020_ERROR_READOUT", "error_readout_rule",
+           "DIEHL_COOK_2015",
            "DIEHL_COOK_2015_DELAYS", "resolve_model",
            "model_record",
            "model_from_record"]
@@ -100,13 +101,30 @@ DIEHL_COOK_2015 = NetworkModel("diehl-cook-2015", input_rule=diehl_cook_stdp(),
 DIEHL_COOK_2015_DELAYS = NetworkModel(
     "diehl-cook-2015-delays", input_rule=diehl_cook_stdp(synaptic_traces=True, max_delay=10 * ms),
     hidden_neuron=DIEHL_COOK_NEURON)
-#: Hao et al.'s network read out by a label layer that learns with an error-driven rule (beyond the paper).
+#: Hao et al.'s network read out by a label layer that learns with an error-driven rule (beyond the
+#: paper).  Its rule here has the values of N_E = 6400; :func:`resolve_model` scales them to the
+#: variant's label pathway (:func:`error_readout_rule`).
 HAO_2020_ERROR_READOUT = NetworkModel("hao-2020-error-readout", label_rule=normalised_error_rule())
 #: The named models of the protocols' ``--model``.
 MODELS = {"hao-2020": HAO_2020, "hao-2020-error-readout": HAO_2020_ERROR_READOUT,
           "diehl-cook-2015": DIEHL_COOK_2015, "diehl-cook-2015-delays": DIEHL_COOK_2015_DELAYS}
 #: Models that take Diehl & Cook's parameter values.
 _DIEHL_COOK = ("diehl-cook-2015", "diehl-cook-2015-delays")
+#: The error readout's learning rate as a fraction of the label pathway's mean weight (``w_total / N_E``)
+#: per presynaptic spike: 0.03 at N_E = 6400 (mean weight 0.8), the value of the offline replay.
+ERROR_READOUT_ETA = 0.0375
+
+
+def error_readout_rule(params, eta=ERROR_READOUT_ETA, exponent=4.0):
+    """:func:`~bioplastic.symstdp.plasticity.normalised_error_rule` for a parameter table.
+
+    The learning rate per presynaptic spike is ``eta`` times the label
+    pathway's mean weight (``stdp_label.w_total / n_hidden``), the bound its
+    ``w_max``: the same relative step at every N_E.
+    """
+    stdp = params.stdp_label
+    return normalised_error_rule(eta=eta * float(stdp.w_total) / params.n_hidden, exponent=exponent,
+                                 w_max=float(stdp.w_max))
 
 
 def _diehl_cook_params(params):
@@ -121,7 +139,7 @@ def _diehl_cook_params(params):
     )
 
 
-def resolve_model(model, dataset="mnist", n_hidden=100, parameter_set="paper"):
+def resolve_model(model, dataset="mnist", n_hidden=100, parameter_set="paper", overrides=None):
     """The parameter table and the :class:`NetworkModel` of a named or given model.
 
     Parameters
@@ -131,6 +149,10 @@ def resolve_model(model, dataset="mnist", n_hidden=100, parameter_set="paper"):
         parameter variant of ``dataset`` and ``n_hidden``).
     dataset, n_hidden, parameter_set
         See :func:`bioplastic.symstdp.params.model_params`.
+    overrides : dict, optional
+        ``{"table.field": value}`` applied to the table
+        (:func:`bioplastic.symstdp.params.with_overrides`) before a model's
+        rule is derived from it.
 
     Returns
     -------
@@ -150,6 +172,13 @@ def resolve_model(model, dataset="mnist", n_hidden=100, parameter_set="paper"):
     params = model_params(dataset, n_hidden, parameter_set)
     if net_model.name in _DIEHL_COOK and net_model == MODELS[net_model.name]:
         params = _diehl_cook_params(params)
+    if overrides:
+        from bioplastic.symstdp.params import with_overrides
+
+        params = with_overrides(params, dict(overrides))
+    if net_model is HAO_2020_ERROR_READOUT:
+        # the rule's step and bound follow the variant's label pathway
+        net_model = replace(net_model, label_rule=error_readout_rule(params))
     return params, net_model
 
 
