@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from bioplastic.analysis.readout import replay_normalised_error
 from bioplastic.symstdp import plasticity
 from bioplastic.symstdp.device.engine import Engine
 from bioplastic.symstdp.models import HAO_2020, HAO_2020_ERROR_READOUT, MODELS, NetworkModel
@@ -28,23 +29,10 @@ def _run(device="runtime", build_dir=None, model=HAO_2020_ERROR_READOUT, labels=
     return eng, start, state, res
 
 
-def _replay(w, counts, labels, w_total, eta, n, w_max):
-    """The rule in numpy: scaling at each window's start, then the end-of-window update."""
-    w = np.array(w, dtype=float)
-    for r, c in zip(counts, labels):
-        w *= w_total / w.sum(axis=0, keepdims=True)
-        drive = r @ w
-        p = drive ** n / (np.sum(drive ** n) + 1e-30)
-        t = np.zeros(w.shape[1])
-        t[c] = 1.0
-        w = np.clip(w + eta * np.outer(r, t - p), 0, w_max)
-    return w
-
-
 def test_error_rule_is_the_delta_rule_of_the_normalised_drive():
     """Window by window, the label weights change by eta * (presynaptic spikes of the presentation)
     * (teacher - drive**n / sum drive**n), between the scalings: the numpy replay of the windows'
-    hidden counts gives the same weights."""
+    hidden counts (bioplastic.analysis.readout.replay_normalised_error) gives the same weights."""
     eng, start, state, res = _run()
     p = eng.params
     rule = HAO_2020_ERROR_READOUT.label_rule
@@ -53,8 +41,8 @@ def test_error_rule_is_the_delta_rule_of_the_normalised_drive():
     labels = np.array([1, 2, 3, 1])[res.ptr]
     w0 = np.asarray(start["hidden_label.w"]).reshape(p.n_hidden, p.label.n_classes)
     w1 = np.asarray(state["hidden_label.w"]).reshape(p.n_hidden, p.label.n_classes)
-    expected = _replay(w0, counts, labels, float(p.stdp_label.w_total), rule.parameters["eta"],
-                       rule.parameters["exponent"], rule.parameters["w_max"])
+    expected = replay_normalised_error(w0, counts, labels, float(p.stdp_label.w_total), rule.parameters["eta"],
+                                       rule.parameters["exponent"], rule.parameters["w_max"])
     np.testing.assert_allclose(w1, expected, rtol=1e-9, atol=1e-9)
     # it learned, and not what sym-STDP learns
     scaled0 = w0 * float(p.stdp_label.w_total) / w0.sum(axis=0, keepdims=True)
@@ -133,3 +121,20 @@ def test_error_readout_follows_the_variants_label_pathway():
     _, over = resolve_model("hao-2020-error-readout", "fashion-mnist", 6400, "learns",
                             {"stdp_label.w_total": "2560"})
     assert over.label_rule.parameters["eta"] == pytest.approx(0.015)
+
+
+def test_replay_checks_its_input_and_reads_chunks():
+    w = np.full((3, 2), 0.5)
+    counts, labels = np.array([[2, 0, 1], [0, 3, 0]]), np.array([0, 1])
+    whole = replay_normalised_error(w, counts, labels, 3.0, 0.1, 2.0, 8.0)
+    chunked = replay_normalised_error(w, iter([counts[:1], counts[1:]]), iter([labels[:1], labels[1:]]),
+                                      3.0, 0.1, 2.0, 8.0)
+    np.testing.assert_array_equal(whole, chunked)
+    assert whole[0, 0] > whole[0, 1] and whole[1, 1] > whole[1, 0]     # each class takes its inputs
+    np.testing.assert_array_equal(w, 0.5)                                # the input is not modified
+    with pytest.raises(ValueError, match="eta"):
+        replay_normalised_error(w, counts, labels, 3.0, 0.0)
+    with pytest.raises(ValueError, match="neurons"):
+        replay_normalised_error(w, counts[:, :2], labels, 3.0, 0.1)
+    with pytest.raises(ValueError, match="labels"):
+        replay_normalised_error(w, counts, np.array([0, 2]), 3.0, 0.1)

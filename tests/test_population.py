@@ -34,13 +34,14 @@ def _assert_same(a, b):
 
 
 def _check_population_is_single_runs(device, build_dir, n_hidden=20, sizes=(11, 7), chunk_size=4,
-                                     then=None):
+                                     then=None, model=None):
     from brian2.devices import reinit_and_delete
 
     p = model_params("mnist", n_hidden)
     seeds = [3, 8]
     data = [_data(n, 1 + c) for c, n in enumerate(sizes)]     # the copies see different samples
-    opts = dict(device=device, chunk_size=chunk_size, verbose=False, runtime_target="numpy")
+    opts = dict(device=device, chunk_size=chunk_size, verbose=False, runtime_target="numpy",
+                **(model.engine_kwargs() if model is not None else {}))
     pop = Engine(p, population=2, seeds=seeds, build_dir=build_dir and build_dir / "p2", **opts)
     initial = pop.split_state(pop.initial_state())
     trained, train_res, eval_res = _train(pop, initial, data, seeds)
@@ -71,6 +72,15 @@ def _check_population_is_single_runs(device, build_dir, n_hidden=20, sizes=(11, 
 @pytest.mark.slow
 def test_population_gives_the_single_runs_spikes_and_weights_in_runtime_mode():
     _check_population_is_single_runs("runtime", None, n_hidden=10, sizes=(5, 3), chunk_size=3)
+
+
+@pytest.mark.slow
+def test_population_of_the_error_readout_gives_the_single_runs():
+    """The window-level rule's parts (the label layer's sums and window-end event) stay within a copy."""
+    from bioplastic.symstdp.models import resolve_model
+
+    _, model = resolve_model("hao-2020-error-readout", "mnist", 10)
+    _check_population_is_single_runs("runtime", None, n_hidden=10, sizes=(5, 3), chunk_size=3, model=model)
 
 
 @pytest.mark.slow

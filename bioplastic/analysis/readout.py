@@ -390,6 +390,63 @@ def linear_readout_predictions(fit_counts, fit_labels, hidden_counts, C=10.0, ma
     return clf.predict(norm(counts)).astype(np.int64)
 
 
+def replay_normalised_error(weights, hidden_counts, labels, w_total, eta, exponent=4.0, w_max=8.0):
+    """The error readout rule of the label pathway, replayed in numpy on saved hidden responses.
+
+    Window by window, as the network does it
+    (:func:`bioplastic.symstdp.plasticity.normalised_error_rule`): scale each
+    label neuron's weights to sum ``w_total``, then with ``r`` the window's
+    hidden counts, ``d = r @ w`` the label neurons' drives and
+    ``p = d**n / sum(d**n)``::
+
+        w <- clip(w + eta * outer(r, onehot(label) - p), 0, w_max)
+
+    On one network's own windows it gives that network's weights
+    (``tests/test_error_readout.py``); on the training responses saved by a
+    run with another label rule (the label pathway feeds nothing back, so
+    the hidden responses are the same) it tells what the rule would have
+    learned (``analysis/readout_replay.py``).
+
+    Parameters
+    ----------
+    weights : array_like, shape (n_hidden, n_classes)
+        Initial weights (not modified).
+    hidden_counts : array_like or iterable of arrays, shape (n_windows, n_hidden)
+        The windows' hidden spike counts, in the order they were shown (an
+        iterable of chunks is read chunk by chunk).
+    labels : array_like or iterable of arrays of int, shape (n_windows,)
+        The windows' classes (chunked like ``hidden_counts``).
+    w_total, eta, exponent, w_max : float
+
+    Returns
+    -------
+    ndarray, shape (n_hidden, n_classes)
+        The weights after the last window (before the next window's scaling).
+    """
+    w = np.array(weights, dtype=float)
+    if w.ndim != 2:
+        raise ValueError(f"weights must be 2-D (n_hidden, n_classes), got shape {w.shape}")
+    for name, v in (("w_total", w_total), ("eta", eta), ("exponent", exponent), ("w_max", w_max)):
+        if not float(v) > 0:
+            raise ValueError(f"{name} must be positive, got {v!r}")
+    chunks = zip([hidden_counts], [labels]) if isinstance(hidden_counts, np.ndarray) else zip(hidden_counts, labels)
+    n_classes = w.shape[1]
+    for counts, ys in chunks:
+        counts = _as_counts(counts, "hidden_counts", ndim=2).astype(float)
+        ys = _as_ints(ys, "labels", 0, n_classes)
+        _check_same_length(counts, "hidden_counts", ys, "labels")
+        if counts.shape[1] != w.shape[0]:
+            raise ValueError(f"hidden_counts has {counts.shape[1]} neurons, weights {w.shape[0]}")
+        for r, c in zip(counts, ys):
+            w *= float(w_total) / np.maximum(w.sum(axis=0, keepdims=True), 1e-12)
+            d = (r @ w) ** float(exponent)
+            err = -d / (d.sum() + 1e-30)
+            err[c] += 1.0
+            w += float(eta) * np.outer(r, err)
+            np.clip(w, 0.0, float(w_max), out=w)
+    return w
+
+
 # --------------------------------------------------------------------------
 # scores
 # --------------------------------------------------------------------------
