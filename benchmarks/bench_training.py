@@ -334,9 +334,14 @@ def main(argv=None):
     ap.add_argument("--param", action="append", default=[], type=_override, metavar="TABLE.FIELD=VALUE",
                     help="override a model parameter at every size, as in the protocols, e.g. "
                          "--param \"method='implicit_euler'\"")
-    ap.add_argument("--model", choices=["hao-2020", "diehl-cook-2015", "diehl-cook-2015-delays"], default="hao-2020",
+    from bioplastic.symstdp.cli import MODEL_NAMES
+
+    ap.add_argument("--model", choices=MODEL_NAMES, default="hao-2020",
                     help="the network the engine runs (bioplastic.symstdp.models); 'diehl-cook-2015' "
                          "is the model of the --diehl-cook example, built from bioplastic's parts")
+    ap.add_argument("--compare-model", choices=MODEL_NAMES, default=None,
+                    help="also time this model at every size (cpp_standalone, first thread count, "
+                         "precision and rest jump), beside --model in the same run, as a ratio")
     ap.add_argument("--population", type=int, nargs="+", default=[], metavar="P",
                     help="also time populations of P networks (population mode), beside one network")
     ap.add_argument("--population-workers", type=int, nargs="+", default=[1, 2], metavar="W",
@@ -358,8 +363,11 @@ def main(argv=None):
     def model_params(dataset, n):
         return resolve_model(args.model, dataset, n)[0]
 
-    model_kwargs = resolve_model(args.model)[1].engine_kwargs()
     overrides = dict(args.param)
+
+    def model_kwargs(n, model=None):    # a model's rules can depend on the size (the error readout's step)
+        return resolve_model(model or args.model, "mnist", n, overrides=overrides)[1].engine_kwargs()
+
     try:  # a bad override fails before any data is loaded or code compiled
         with_overrides(model_params("mnist", args.sizes[0]), overrides)
     except ValueError as err:
@@ -369,7 +377,8 @@ def main(argv=None):
     print(f"machine: {machine}; {load_average()}; model {args.model}", flush=True)
     x, y = load_mnist("train", data_dir=args.data_dir)
     precisions = args.precisions or (["float32"] if args.float32 else ["float64"])
-    results = {"machine": machine, "model": args.model, "chunk_size": args.chunk_size, "float32": args.float32,
+    results = {"machine": machine, "model": args.model, "compare_model": args.compare_model,
+               "chunk_size": args.chunk_size, "float32": args.float32,
                "precisions": precisions, "rest_jumps_ms": args.rest_jumps,
                "overrides": overrides,
                "sizes": {}, "reference": {}}
@@ -399,7 +408,7 @@ def main(argv=None):
                 reinit_and_delete()
                 pj = with_overrides(p, {"input.t_rest_jump": f"{jump!r}*ms"}) if jump else p
                 eng = Engine(pj, device=dev, chunk_size=args.chunk_size, threads=threads,
-                             verbose=False, dense_synapses=dense, **PRECISIONS[prec], **model_kwargs)
+                             verbose=False, dense_synapses=dense, **PRECISIONS[prec], **model_kwargs(n))
                 # after the Engine: building resets the device's run command
                 child_log = _wrap_binary(tmp) if dev == "cpp_standalone" else None
                 r = _time_engine(eng, x, y, n_samples, child_log)
@@ -419,9 +428,23 @@ def main(argv=None):
                           "faster (wall)" + (f", {r['binary_cpu_ms_per_sample'] / ref['binary_cpu_ms_per_sample']:.2f}x "
                           "(binary CPU)" if r.get("binary_cpu_ms_per_sample") else "") + " than Brian2's synapse code "
                           "(same run)", flush=True)
+        if args.compare_model:
+            first = next(label for label, v in row.items() if isinstance(v, dict))
+            reinit_and_delete()
+            jump = args.rest_jumps[0]
+            pj = with_overrides(p, {"input.t_rest_jump": f"{jump!r}*ms"}) if jump else p
+            eng = Engine(pj, device="cpp_standalone", chunk_size=args.chunk_size, threads=args.threads[0],
+                         verbose=False, **PRECISIONS[precisions[0]], **model_kwargs(n, args.compare_model))
+            r = _time_engine(eng, x, y, n_samples, _wrap_binary(tmp))
+            eng.close()
+            r["ratio_to_model"] = r["ms_per_sample"] / row[first]["ms_per_sample"]
+            row[f"model {args.compare_model}"] = r
+            report(n, f"model {args.compare_model}", r)
+            print(f"N_E={n:5d}  model {args.compare_model}: {r['ratio_to_model']:.3f}x the time per sample of "
+                  f"{args.model} ({first}; same run)", flush=True)
         if n in args.runtime_sizes:
             reinit_and_delete()
-            eng = Engine(p, device="runtime", chunk_size=1, verbose=False, **model_kwargs)
+            eng = Engine(p, device="runtime", chunk_size=1, verbose=False, **model_kwargs(n))
             r = _time_engine(eng, x, y, args.runtime_samples)
             row["runtime_python_loop"] = r
             report(n, "runtime loop (1 run/sample)", r)
@@ -439,7 +462,7 @@ def main(argv=None):
                 for workers in sorted({min(w, copies) for w in args.population_workers}):
                     reinit_and_delete()
                     options = {"device": args.population_device, "chunk_size": args.chunk_size,
-                               **PRECISIONS[precisions[0]], **model_kwargs}
+                               **PRECISIONS[precisions[0]], **model_kwargs(n)}
                     r = time_population(p, options, copies, workers, n_samples, args.data_dir)
                     r["ratio_to_one_network"] = r["samples_per_second"] / one_rate
                     row["population"].append(r)

@@ -108,19 +108,26 @@ def test_error_rule_runs_the_same_on_cpp_standalone(tmp_path):
 
 def test_error_readout_follows_the_variants_label_pathway():
     """resolve_model scales the rule to the table (and its overrides): the same relative step,
-    the pathway's own bound."""
-    from bioplastic.symstdp.models import ERROR_READOUT_ETA, resolve_model
+    the pathway's own bound; its values are a parameter table of their own (recorded, overridable)."""
+    from bioplastic.symstdp.models import resolve_model
+    from bioplastic.symstdp.params import params_as_strings
 
     for n in (100, 6400):
         params, model = resolve_model("hao-2020-error-readout", "fashion-mnist", n, "learns")
         rule = model.label_rule
         assert rule.parameters["w_max"] == float(params.stdp_label.w_max)
-        assert rule.parameters["eta"] == pytest.approx(ERROR_READOUT_ETA * float(params.stdp_label.w_total) / n)
+        assert rule.parameters["eta"] == pytest.approx(
+            params.error_readout.eta * float(params.stdp_label.w_total) / n)
+        assert rule.parameters["exponent"] == params.error_readout.exponent
     _, big = resolve_model("hao-2020-error-readout", "fashion-mnist", 6400, "learns")
-    assert big.label_rule.parameters["eta"] == pytest.approx(0.03)      # the offline replay's value
-    _, over = resolve_model("hao-2020-error-readout", "fashion-mnist", 6400, "learns",
-                            {"stdp_label.w_total": "2560"})
-    assert over.label_rule.parameters["eta"] == pytest.approx(0.015)
+    assert big.label_rule.parameters["eta"] == pytest.approx(0.1)      # 0.125 of the mean weight 0.8
+    params, over = resolve_model("hao-2020-error-readout", "fashion-mnist", 6400, "learns",
+                                 {"stdp_label.w_total": "2560", "error_readout.exponent": "8"})
+    assert over.label_rule.parameters["eta"] == pytest.approx(0.05)
+    assert over.label_rule.parameters["exponent"] == 8.0
+    assert params_as_strings(params)["error_readout"] == {"eta": 0.125, "exponent": 8.0}
+    with pytest.raises(ValueError, match="eta must be positive"):
+        resolve_model("hao-2020-error-readout", "mnist", 100, overrides={"error_readout.eta": "0"})
 
 
 def test_replay_checks_its_input_and_reads_chunks():

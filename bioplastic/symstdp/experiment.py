@@ -6,7 +6,8 @@
 the chunk's training responses ``train_counts/chunk_NNNNNN.npz``, an atomic
 ``checkpoint/checkpoint.npz`` (state, position, seed, metrics so far),
 ``training.csv`` and ``evaluations.csv``, and at the end ``weights.npz``,
-``test_counts.npz``, ``test_samples.csv`` and ``metrics.json``.
+``test_counts.npz``, ``validation_counts.npz`` (with a validation split),
+``test_samples.csv`` and ``metrics.json``.
 
 Accuracy during training
     Every ``eval_every`` training samples (and at the end of training) the
@@ -1007,12 +1008,15 @@ class _Training:
 
 
 def _final_validation(cfg, params, engine, state, data, assignments, samples_seen, n_train):
-    """The whole validation split after training: ``(metrics, rows of evaluations.csv)``."""
+    """The whole validation split after training: ``(metrics, rows of evaluations.csv, counts)``.
+
+    ``counts``: the arrays of ``validation_counts.npz`` (None without a validation split).
+    """
     from bioplastic.symstdp.training import pixel_rates
 
     val_idx, x_train, y_train = data["val_idx"], data["x_train"], data["y_train"]
     if not len(val_idx):
-        return {}, []
+        return {}, [], None
     _log(cfg, f"[bioplastic] validating on {len(val_idx)} held-out training samples")
     t_val = time.perf_counter()
     val = _evaluate(cfg, engine, state, pixel_rates(x_train[val_idx], params.input),
@@ -1035,7 +1039,9 @@ def _final_validation(cfg, params, engine, state, data, assignments, samples_see
     _log(cfg, f"[bioplastic] validation accuracy: supervised "
               f"{validation['validation_accuracy_supervised']:.4f}, assignment "
               f"{validation['validation_accuracy_assignment']:.4f}")
-    return validation, [row]
+    counts = {"hidden_counts": val.hidden_counts, "label_counts": val.label_counts,
+              "labels": y_val.astype(np.uint8), "sample_index": np.asarray(val_idx, dtype=np.int64)}
+    return validation, [row], counts
 
 
 def _test_samples_table(test, y_test, pred_sup, pred_asg, n_cls):
@@ -1059,8 +1065,8 @@ def _validate_and_test(cfg, params, out, engine, stop, resume_cmd, state, progre
     x_test, y_test = data["x_test"], data["y_test"]
     n_train = len(data["train_idx"])
     n_cls = params.label.n_classes
-    validation, final_rows = _final_validation(cfg, params, engine, state, data, assignments,
-                                               progress["samples_seen"], n_train)
+    validation, final_rows, val_counts = _final_validation(cfg, params, engine, state, data, assignments,
+                                                           progress["samples_seen"], n_train)
 
     _log(cfg, f"[bioplastic] testing on {len(y_test)} samples")
     t_test = time.perf_counter()
@@ -1109,6 +1115,8 @@ def _validate_and_test(cfg, params, out, engine, stop, resume_cmd, state, progre
                           label_counts=test.label_counts, labels=y_test.astype(np.uint8),
                           sample_index=np.arange(len(y_test), dtype=np.int64),
                           images=np.asarray(x_test).round().clip(0, 255).astype(np.uint8))
+            if val_counts is not None:   # the held-out responses: readouts are tuned on these
+                runs.save_npz(out / "validation_counts.npz", **val_counts)
             runs.save_table(out / "test_samples.csv", table)
             _write_evaluations(out, progress["evaluations"] + final_rows)
             runs.write_json(out / "metrics.json", metrics)

@@ -110,33 +110,17 @@ MODELS = {"hao-2020": HAO_2020, "hao-2020-error-readout": HAO_2020_ERROR_READOUT
           "diehl-cook-2015": DIEHL_COOK_2015, "diehl-cook-2015-delays": DIEHL_COOK_2015_DELAYS}
 #: Models that take Diehl & Cook's parameter values.
 _DIEHL_COOK = ("diehl-cook-2015", "diehl-cook-2015-delays")
-#: The error readout's learning rate as a fraction of the label pathway's mean weight (``w_total / N_E``)
-#: per presynaptic spike: 0.03 at N_E = 6400 (mean weight 0.8), the value of the offline replay.
-ERROR_READOUT_ETA = 0.0375
-
-
-def error_readout_rule(params, eta=ERROR_READOUT_ETA, exponent=4.0):
+def error_readout_rule(params):
     """:func:`~bioplastic.symstdp.plasticity.normalised_error_rule` for a parameter table.
 
-    The learning rate per presynaptic spike is ``eta`` times the label
-    pathway's mean weight (``stdp_label.w_total / n_hidden``), the bound its
-    ``w_max``: the same relative step at every N_E.
+    The learning rate per presynaptic spike is ``params.error_readout.eta``
+    times the label pathway's mean weight (``stdp_label.w_total /
+    n_hidden``), the bound its ``w_max``: the same relative step at every
+    N_E; the exponent is ``params.error_readout.exponent``.
     """
-    stdp = params.stdp_label
-    return normalised_error_rule(eta=eta * float(stdp.w_total) / params.n_hidden, exponent=exponent,
-                                 w_max=float(stdp.w_max))
-
-
-def _diehl_cook_params(params):
-    """Diehl & Cook's (2015) values in a parameter table of Hao et al. (the rest is shared)."""
-    return replace(
-        params,
-        excitatory=replace(params.excitatory, refractory=5 * ms, theta_plus=0.05 * mV, tau_theta=1e7 * ms,
-                           v_thresh=-52 * mV),
-        # their normalisation target (78) and weight bound; the initial weights stay uniform in
-        # [0, 0.3) (theirs: (U + 0.01) * 0.3)
-        stdp_input=replace(params.stdp_input, w_total=78.0, w_max=1.0, w_init_max=0.3),
-    )
+    stdp, rule = params.stdp_label, params.error_readout
+    return normalised_error_rule(eta=rule.eta * float(stdp.w_total) / params.n_hidden,
+                                 exponent=rule.exponent, w_max=float(stdp.w_max))
 
 
 def resolve_model(model, dataset="mnist", n_hidden=100, parameter_set="paper", overrides=None):

@@ -522,9 +522,10 @@ def normalised_error_rule(eta=0.03, exponent=4.0, w_max=8.0) -> PlasticityRule:
 
     Notes
     -----
-    Not in the paper; a named model of its own (``"hao-2020-error-readout"``).
-    Chosen from an offline replay of the saved hidden responses of two N_E =
-    6400 runs (``docs/reproduction.rst``, "An error-driven readout").
+    Not in the paper; a named model of its own (``"hao-2020-error-readout"``),
+    whose values come from its parameter table
+    (:class:`~bioplastic.symstdp.params.ErrorReadoutParams`,
+    :func:`~bioplastic.symstdp.models.error_readout_rule`).
     """
     from bioplastic.symstdp.schedule import PRESENTING
 
