@@ -145,3 +145,58 @@ def test_replay_checks_its_input_and_reads_chunks():
         replay_normalised_error(w, counts[:, :2], labels, 3.0, 0.1)
     with pytest.raises(ValueError, match="labels"):
         replay_normalised_error(w, counts, np.array([0, 2]), 3.0, 0.1)
+
+
+@pytest.mark.standalone
+def test_protocol_with_the_error_readout_keeps_validation_responses_to_replay_on(tmp_path):
+    """--model hao-2020-error-readout through the protocol: the run records the rule's table, keeps
+    its validation responses (validation_counts.npz), and readout_replay.py scores on them."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT, data_dir
+
+    from bioplastic.runs import load_npz, read_json
+
+    if data_dir() is None:
+        pytest.skip("MNIST data not found")
+    out = tmp_path / "run"
+    cmd = [sys.executable, str(ROOT / "protocols" / "supervised_mnist.py"), "--n-hidden", "30", "--n-train",
+           "300", "--n-validation", "100", "--n-test", "100", "--chunk-size", "100", "--seed", "2",
+           "--model", "hao-2020-error-readout", "--param", "error_readout.exponent=3", "--out", str(out),
+           "--data-dir", str(data_dir()), "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = read_json(out / "run.json")
+    assert record["config"]["model"] == "hao-2020-error-readout"
+    assert record["params"]["error_readout"] == {"eta": 0.125, "exponent": 3.0}
+    val = load_npz(out / "validation_counts.npz")
+    assert val["hidden_counts"].shape == (100, 30) and val["label_counts"].shape == (100, 10)
+    assert val["hidden_counts"].sum() > 0
+    metrics = read_json(out / "metrics.json")
+    from bioplastic.analysis.readout import accuracy, supervised_predictions
+
+    assert accuracy(supervised_predictions(val["label_counts"]), val["labels"]) == pytest.approx(
+        metrics["validation_accuracy_supervised"])
+    replay = subprocess.run([sys.executable, str(ROOT / "analysis" / "readout_replay.py"), str(out),
+                             "--eta", "0.5", "--exponent", "3", "--json", str(tmp_path / "r.json")],
+                            capture_output=True, text=True, timeout=300)
+    assert replay.returncode == 0, replay.stderr[-2000:]
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["responses"] == "validation" and result["n_samples"] == 100
+    assert result["label_layer"] == pytest.approx(metrics["validation_accuracy_supervised"])
+    assert result["replays"][0]["n_windows"] >= 300
+    # without its validation responses there is nothing to replay on: exit 2, one line
+    (out / "validation_counts.npz").rename(tmp_path / "kept.npz")
+    replay = subprocess.run([sys.executable, str(ROOT / "analysis" / "readout_replay.py"), str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert replay.returncode == 2 and "validation_counts.npz" in replay.stderr and "Traceback" not in replay.stderr
+    # ... and they are recomputed from the checkpoint, spike for spike (runs that predate the file)
+    script = [sys.executable, str(ROOT / "analysis" / "validation_responses.py"), str(out)]
+    again = subprocess.run(script, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    kept, new = load_npz(tmp_path / "kept.npz"), load_npz(out / "validation_counts.npz")
+    for key in kept:
+        np.testing.assert_array_equal(new[key], kept[key], err_msg=key)
+    refused = subprocess.run(script, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "exists already" in refused.stderr and "Traceback" not in refused.stderr

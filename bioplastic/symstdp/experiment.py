@@ -55,7 +55,7 @@ from bioplastic.analysis import readout
 from bioplastic import runs
 
 __all__ = ["ExperimentConfig", "run_supervised", "RunInterrupted", "NonFiniteStateError",
-           "evaluation_every", "EXIT_INTERRUPTED"]
+           "evaluation_every", "EXIT_INTERRUPTED", "recompute_validation_counts"]
 
 CHECKPOINT = Path("checkpoint") / "checkpoint.npz"
 #: Per-chunk training responses (hidden and label counts of every sample learned).
@@ -1005,6 +1005,67 @@ class _Training:
         except OSError as err:
             raise runs.RunError(_write_failure(out, err, self.kept, self.resume_cmd,
                                                f"the files of chunk {chunk_no}")) from err
+
+
+def recompute_validation_counts(run_dir, build_dir=None) -> dict:
+    """The validation responses of a finished run's final network, for runs that predate ``validation_counts.npz``.
+
+    Rebuilds the run's network from ``run.json`` (model, parameters and
+    their overrides, device, precision, seed), loads its final checkpoint and
+    evaluates the validation split as the run did at its end (same phase
+    seed: the same spikes), and writes ``validation_counts.npz`` into the run
+    directory (atomically; an existing one is left alone).
+
+    Parameters
+    ----------
+    run_dir : path
+        A finished protocol run with a validation split (``--n-validation``).
+    build_dir : path, optional
+        Where to compile (default: the engine's build cache).
+
+    Returns
+    -------
+    dict
+        The validation metrics (``validation_accuracy_supervised``, ...).
+
+    Raises
+    ------
+    bioplastic.runs.RunError
+        If the run has no validation split, no checkpoint or no weights, or
+        ``validation_counts.npz`` exists already.
+    """
+    from bioplastic.symstdp.device.engine import Engine
+    from bioplastic.symstdp.models import model_from_record, resolve_model
+
+    out = Path(run_dir)
+    target = out / "validation_counts.npz"
+    if target.exists():
+        raise runs.RunError(f"{target} exists already; nothing recomputed")
+    record = runs.read_json(out / "run.json")
+    conf = dict(record["config"])
+    if not conf.get("n_validation"):
+        raise runs.RunError(f"{out} has no validation split (it ran without --n-validation)")
+    conf["overrides"] = tuple(tuple(o) for o in conf.get("overrides", ()))
+    conf["model"] = model_from_record(conf.get("model"))
+    cfg = ExperimentConfig(**{k: v for k, v in conf.items() if k in {f.name for f in fields(ExperimentConfig)}})
+    params, _ = resolve_model(cfg.model, cfg.dataset, cfg.n_hidden, cfg.parameter_set, dict(cfg.overrides))
+    ckpt = _load_checkpoint(out)
+    if ckpt is None or not (out / "weights.npz").exists():
+        raise runs.RunError(f"{out} has no final checkpoint and weights.npz (not a finished run)")
+    state, progress = ckpt
+    engine = Engine(params, device=cfg.device, chunk_size=cfg.chunk_size, threads=cfg.threads,
+                    float32=cfg.float32, float32_theta=cfg.float32_theta, inhibition=cfg.inhibition,
+                    seed=cfg.seed, verbose=cfg.verbose, evaluation=cfg.evaluation, build_dir=build_dir,
+                    **model_kwargs(cfg))
+    try:
+        data = _load_data(cfg, params)
+        assignments = runs.load_npz(out / "weights.npz")["assignments"]
+        validation, _, counts = _final_validation(cfg, params, engine, state, data, assignments,
+                                                  progress["samples_seen"], len(data["train_idx"]))
+    finally:
+        engine.close()
+    runs.save_npz(target, **counts)
+    return validation
 
 
 def _final_validation(cfg, params, engine, state, data, assignments, samples_seen, n_train):
