@@ -1,0 +1,2 @@
+# session 11, commit 08137c0 (checkout = a worktree of it), AMD EPYC 2 cores, beside the MNIST 6400 run, then other work
+cd <checkout> && PYTHONPATH=<checkout> BIOPLASTIC_BUILD_DIR=runs/build-s11f2 python protocols/supervised_fashion_mnist.py --n-hidden 6400 --epochs 2 --n-train all --n-validation 10000 --n-test all --eval-every 10000 --n-eval 2000 --seed 0 --float32 --parameter-set learns --param excitatory.tau_theta=1.2e8*ms --param stdp_input.nu=0.01 --param input.t_rest_jump=130*ms --model hao-2020-error-readout --data-dir ../shared/data --out runs/f6400_err2

@@ -1,0 +1,2 @@
+# session 11, commit b9ebb1a (checkout = a worktree of it), AMD EPYC 2 cores, beside the Fashion-MNIST 6400 run and foreground work
+cd <checkout> && PYTHONPATH=<checkout> BIOPLASTIC_BUILD_DIR=runs/build-s11m python protocols/supervised_mnist.py --n-hidden 6400 --epochs 4 --n-train all --n-validation 10000 --n-test all --eval-every 10000 --n-eval 2000 --seed 0 --float32 --param excitatory.tau_theta=1.2e8*ms --param input.t_rest_jump=130*ms --model hao-2020-error-readout --data-dir ../shared/data --out runs/m6400_err
