@@ -200,3 +200,18 @@ def test_protocol_with_the_error_readout_keeps_validation_responses_to_replay_on
         np.testing.assert_array_equal(new[key], kept[key], err_msg=key)
     refused = subprocess.run(script, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "exists already" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_estimator_takes_the_error_readout_with_its_overrides():
+    """SymSTDPClassifier(model="hao-2020-error-readout", overrides=...) builds the rule from its own
+    final table (the rule's values are overridable there too)."""
+    from bioplastic.symstdp.estimator import SymSTDPClassifier
+
+    clf = SymSTDPClassifier(n_hidden=20, model="hao-2020-error-readout",
+                            overrides={"error_readout.eta": "0.5", "error_readout.exponent": "2"})
+    clf.n_features_in_, clf.classes_ = 784, np.arange(10)
+    params = clf._params()
+    rule = clf._net_model(params).label_rule
+    assert rule.parameters["exponent"] == 2.0
+    assert rule.parameters["eta"] == pytest.approx(0.5 * float(params.stdp_label.w_total) / 20)
+    assert SymSTDPClassifier(n_hidden=20)._net_model(params).label_rule is None     # hao-2020: sym-STDP

@@ -254,14 +254,15 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             params = with_overrides(params, self.overrides)
         return params
 
-    def _net_model(self):
-        from bioplastic.symstdp.models import resolve_model
+    def _net_model(self, params):
+        """The model's rules for the final table ``params`` (a named model's may depend on it)."""
+        from bioplastic.symstdp.models import model_for_params
 
-        return resolve_model(self.model, self.variant, int(self.n_hidden), self.parameter_set)[1]
+        return model_for_params(self.model, params)
 
     def _engine(self, params):
         return _engine_for(params, self.device, int(self.chunk_size), int(self.threads), bool(self.float32),
-                           bool(self.verbose), self._net_model(), self.evaluation)
+                           bool(self.verbose), self._net_model(params), self.evaluation)
 
     def _initial_state(self, engine):
         from bioplastic.symstdp.network import random_initial_weights, state_key
@@ -528,7 +529,7 @@ class SymSTDPClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         _BUILT.update(config=None, engine=None)
         reinit_and_delete()
         engine = Engine(params, device="runtime", chunk_size=k, seed=0, verbose=False, runtime_target="numpy",
-                        **self._net_model().engine_kwargs())
+                        **self._net_model(params).engine_kwargs())
         m = engine.model
         layers = {"input": m.input, "hidden": m.excitatory, "inhibitory": m.inhibitory, "label": m.label}
         monitors = {name: SpikeMonitor(group, record=True) for name, group in layers.items()}

@@ -41,6 +41,7 @@ from bioplastic.symstdp.neurons import DIEHL_COOK_NEURON, HiddenNeuron
 from bioplastic.symstdp.plasticity import PlasticityRule, diehl_cook_stdp, normalised_error_rule
 
 __all__ = ["NetworkModel", "MODELS", "HAO_2020", "HAO_2020_ERROR_READOUT", "error_readout_rule",
+           "model_for_params",
            "DIEHL_COOK_2015",
            "DIEHL_COOK_2015_DELAYS", "resolve_model",
            "model_record",
@@ -110,6 +111,20 @@ MODELS = {"hao-2020": HAO_2020, "hao-2020-error-readout": HAO_2020_ERROR_READOUT
           "diehl-cook-2015": DIEHL_COOK_2015, "diehl-cook-2015-delays": DIEHL_COOK_2015_DELAYS}
 #: Models that take Diehl & Cook's parameter values.
 _DIEHL_COOK = ("diehl-cook-2015", "diehl-cook-2015-delays")
+
+
+def _diehl_cook_params(params):
+    """Diehl & Cook's (2015) values in a parameter table of Hao et al. (the rest is shared)."""
+    return replace(
+        params,
+        excitatory=replace(params.excitatory, refractory=5 * ms, theta_plus=0.05 * mV, tau_theta=1e7 * ms,
+                           v_thresh=-52 * mV),
+        # their normalisation target (78) and weight bound; the initial weights stay uniform in
+        # [0, 0.3) (theirs: (U + 0.01) * 0.3)
+        stdp_input=replace(params.stdp_input, w_total=78.0, w_max=1.0, w_init_max=0.3),
+    )
+
+
 def error_readout_rule(params):
     """:func:`~bioplastic.symstdp.plasticity.normalised_error_rule` for a parameter table.
 
@@ -160,10 +175,25 @@ def resolve_model(model, dataset="mnist", n_hidden=100, parameter_set="paper", o
         from bioplastic.symstdp.params import with_overrides
 
         params = with_overrides(params, dict(overrides))
+    return params, model_for_params(net_model, params)
+
+
+def model_for_params(model, params):
+    """The :class:`NetworkModel` of ``model`` for the final parameter table ``params``.
+
+    A named model whose rules follow the table (``"hao-2020-error-readout"``:
+    :func:`error_readout_rule`) gets them from ``params``; any other model is
+    returned as it is.  :func:`resolve_model` applies this after the
+    overrides; callers that change the table further (the estimator) apply it
+    to their final table.
+    """
+    net_model = MODELS.get(model) if isinstance(model, str) else model
+    if net_model is None:
+        raise ValueError(f"model must be one of {sorted(MODELS)} or a NetworkModel, got {model!r}")
     if net_model is HAO_2020_ERROR_READOUT:
         # the rule's step and bound follow the variant's label pathway
-        net_model = replace(net_model, label_rule=error_readout_rule(params))
-    return params, net_model
+        return replace(net_model, label_rule=error_readout_rule(params))
+    return net_model
 
 
 def model_record(model):
