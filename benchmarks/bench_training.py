@@ -432,7 +432,9 @@ def main(argv=None):
             first = next(label for label, v in row.items() if isinstance(v, dict))
             reinit_and_delete()
             jump = args.rest_jumps[0]
-            pj = with_overrides(p, {"input.t_rest_jump": f"{jump!r}*ms"}) if jump else p
+            # the compared model's own table (Diehl & Cook's differs from Hao et al.'s), same overrides
+            pc = with_overrides(resolve_model(args.compare_model, "mnist", n)[0], overrides)
+            pj = with_overrides(pc, {"input.t_rest_jump": f"{jump!r}*ms"}) if jump else pc
             eng = Engine(pj, device="cpp_standalone", chunk_size=args.chunk_size, threads=args.threads[0],
                          verbose=False, **PRECISIONS[precisions[0]], **model_kwargs(n, args.compare_model))
             r = _time_engine(eng, x, y, n_samples, _wrap_binary(tmp))

@@ -200,6 +200,15 @@ def test_protocol_with_the_error_readout_keeps_validation_responses_to_replay_on
         np.testing.assert_array_equal(new[key], kept[key], err_msg=key)
     refused = subprocess.run(script, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "exists already" in refused.stderr and "Traceback" not in refused.stderr
+    # a run made with parameters this code does not build: refused (they would not be its spikes)
+    from bioplastic.runs import write_json
+
+    (out / "validation_counts.npz").unlink()
+    record["params"]["excitatory"]["tau_m"] = "1. s"
+    write_json(out / "run.json", record)
+    changed = subprocess.run(script, capture_output=True, text=True, timeout=300)
+    assert changed.returncode == 2 and "does not build" in changed.stderr and "Traceback" not in changed.stderr
+    assert not (out / "validation_counts.npz").exists()
 
 
 def test_estimator_takes_the_error_readout_with_its_overrides():
@@ -215,3 +224,22 @@ def test_estimator_takes_the_error_readout_with_its_overrides():
     assert rule.parameters["exponent"] == 2.0
     assert rule.parameters["eta"] == pytest.approx(0.5 * float(params.stdp_label.w_total) / 20)
     assert SymSTDPClassifier(n_hidden=20)._net_model(params).label_rule is None     # hao-2020: sym-STDP
+
+
+def test_replay_reads_nested_lists_as_one_block():
+    w = np.full((3, 2), 0.5)
+    counts, labels = [[2, 0, 1], [0, 3, 0]], [0, 1]
+    np.testing.assert_array_equal(replay_normalised_error(w, counts, labels, 3.0, 0.1),
+                                  replay_normalised_error(w, np.array(counts), np.array(labels), 3.0, 0.1))
+
+
+def test_the_named_models_rule_is_the_default_at_6400():
+    """The constant's rule is what the default table gives at N_E = 6400; a model rebuilt from its
+    record (equal, not the same object) still takes its rule from the table in use."""
+    from bioplastic.symstdp.models import model_for_params, resolve_model
+
+    _, model = resolve_model("hao-2020-error-readout", "mnist", 6400)
+    assert model.label_rule == HAO_2020_ERROR_READOUT.label_rule
+    rebuilt = NetworkModel.from_dict(json.loads(json.dumps(HAO_2020_ERROR_READOUT.to_dict())))
+    params, _ = resolve_model("hao-2020-error-readout", "mnist", 6400, overrides={"error_readout.eta": "0.5"})
+    assert model_for_params(rebuilt, params).label_rule.parameters["eta"] == pytest.approx(0.4)

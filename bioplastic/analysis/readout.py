@@ -390,6 +390,18 @@ def linear_readout_predictions(fit_counts, fit_labels, hidden_counts, C=10.0, ma
     return clf.predict(norm(counts)).astype(np.int64)
 
 
+def _is_block(x):
+    """Whether ``x`` is one 2-D block of counts (an array or nested sequence), not a sequence of chunks."""
+    if isinstance(x, np.ndarray):
+        return True
+    if isinstance(x, (list, tuple)):
+        try:
+            return np.asarray(x).ndim == 2
+        except ValueError:       # ragged: chunks of different lengths
+            return False
+    return False
+
+
 def replay_normalised_error(weights, hidden_counts, labels, w_total, eta, exponent=4.0, w_max=8.0):
     """The error readout rule of the label pathway, replayed in numpy on saved hidden responses.
 
@@ -411,9 +423,9 @@ def replay_normalised_error(weights, hidden_counts, labels, w_total, eta, expone
     ----------
     weights : array_like, shape (n_hidden, n_classes)
         Initial weights (not modified).
-    hidden_counts : array_like or iterable of arrays, shape (n_windows, n_hidden)
+    hidden_counts : array_like, shape (n_windows, n_hidden), or iterable of such chunks
         The windows' hidden spike counts, in the order they were shown (an
-        iterable of chunks is read chunk by chunk).
+        iterable of 2-D chunks is read chunk by chunk).
     labels : array_like or iterable of arrays of int, shape (n_windows,)
         The windows' classes (chunked like ``hidden_counts``).
     w_total, eta, exponent, w_max : float
@@ -429,7 +441,7 @@ def replay_normalised_error(weights, hidden_counts, labels, w_total, eta, expone
     for name, v in (("w_total", w_total), ("eta", eta), ("exponent", exponent), ("w_max", w_max)):
         if not float(v) > 0:
             raise ValueError(f"{name} must be positive, got {v!r}")
-    chunks = zip([hidden_counts], [labels]) if isinstance(hidden_counts, np.ndarray) else zip(hidden_counts, labels)
+    chunks = zip([hidden_counts], [labels]) if _is_block(hidden_counts) else zip(hidden_counts, labels)
     n_classes = w.shape[1]
     for counts, ys in chunks:
         counts = _as_counts(counts, "hidden_counts", ndim=2).astype(float)

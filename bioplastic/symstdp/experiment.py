@@ -1049,6 +1049,12 @@ def recompute_validation_counts(run_dir, build_dir=None) -> dict:
     conf["model"] = model_from_record(conf.get("model"))
     cfg = ExperimentConfig(**{k: v for k, v in conf.items() if k in {f.name for f in fields(ExperimentConfig)}})
     params, _ = resolve_model(cfg.model, cfg.dataset, cfg.n_hidden, cfg.parameter_set, dict(cfg.overrides))
+    from bioplastic.symstdp.params import params_as_strings
+
+    changed, _ = params_differences(record.get("params", {}), json.loads(json.dumps(params_as_strings(params))))
+    if changed:   # another network than the run's: not its spikes
+        raise runs.RunError(f"{out} was made with model parameters this code does not build "
+                            f"({', '.join(changed)}); its validation responses cannot be recomputed here")
     ckpt = _load_checkpoint(out)
     if ckpt is None or not (out / "weights.npz").exists():
         raise runs.RunError(f"{out} has no final checkpoint and weights.npz (not a finished run)")

@@ -103,8 +103,9 @@ DIEHL_COOK_2015_DELAYS = NetworkModel(
     "diehl-cook-2015-delays", input_rule=diehl_cook_stdp(synaptic_traces=True, max_delay=10 * ms),
     hidden_neuron=DIEHL_COOK_NEURON)
 #: Hao et al.'s network read out by a label layer that learns with an error-driven rule (beyond the
-#: paper).  Its rule here has the values of N_E = 6400; :func:`resolve_model` scales them to the
-#: variant's label pathway (:func:`error_readout_rule`).
+#: paper).  Its rule here has the default values at N_E = 6400 (eta 0.1, n = 4, w_max 8);
+#: :func:`resolve_model` / :func:`model_for_params` derive the rule from the table in use
+#: (:func:`error_readout_rule`).
 HAO_2020_ERROR_READOUT = NetworkModel("hao-2020-error-readout", label_rule=normalised_error_rule())
 #: The named models of the protocols' ``--model``.
 MODELS = {"hao-2020": HAO_2020, "hao-2020-error-readout": HAO_2020_ERROR_READOUT,
@@ -190,7 +191,7 @@ def model_for_params(model, params):
     net_model = MODELS.get(model) if isinstance(model, str) else model
     if net_model is None:
         raise ValueError(f"model must be one of {sorted(MODELS)} or a NetworkModel, got {model!r}")
-    if net_model is HAO_2020_ERROR_READOUT:
+    if net_model == HAO_2020_ERROR_READOUT:
         # the rule's step and bound follow the variant's label pathway
         return replace(net_model, label_rule=error_readout_rule(params))
     return net_model

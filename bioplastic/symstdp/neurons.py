@@ -739,7 +739,8 @@ def make_label(lab, input_params, traces, w_total, controller, dt=None, method="
     if rule_model.strip():
         own = Equations(rule_model)
         clash = sorted(set(own.names) & (set(Equations(LABEL_EQS).names) | {tr.name for tr in traces}
-                                          | set(Equations(SCALING_EQS).names)))
+                                          | set(Equations(SCALING_EQS).names)
+                                          | (set(Equations(LABEL_TARGET_EQS).names) if window_end else set())))
         if clash:
             raise ValueError(f"{name}: the label rule's post_model declares {clash}, which the layer "
                              "already has; rename them")

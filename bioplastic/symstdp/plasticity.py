@@ -235,8 +235,10 @@ class PlasticityRule:
         Where the rule comes from.
     post_model : str
         Equations added to the postsynaptic group (parameters or
-        subexpressions the synaptic code reads as ``<name>_post``); its state
-        variables start at 0 in every chunk.
+        subexpressions the synaptic code reads as ``<name>_post``).  Its state
+        variables are not part of the chunk state: the standalone devices
+        start them at 0 in every chunk, runtime mode keeps them, so a rule
+        clears what it accumulates within the window (``post_on_window_end``).
     on_window_end : str
         Synaptic statements run once per window for every synapse, on the
         window's last time step (a postsynaptic event ``window_end``, after
@@ -486,7 +488,7 @@ elig = 0
 ERROR_RULE_POST_ON_WINDOW_END = "drive = 0"
 
 
-def normalised_error_rule(eta=0.03, exponent=4.0, w_max=8.0) -> PlasticityRule:
+def normalised_error_rule(eta=0.1, exponent=4.0, w_max=8.0) -> PlasticityRule:
     """An error-driven readout rule for the hidden -> label pathway (beyond Hao et al. 2020).
 
     A window-level three-factor rule.  During a sample's presentation each
