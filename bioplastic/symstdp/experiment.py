@@ -203,6 +203,16 @@ def model_kwargs(cfg) -> dict:
                          dict(cfg.overrides))[1].engine_kwargs()
 
 
+def _engine(cfg, params, build_dir=None):
+    """The run's :class:`~bioplastic.symstdp.device.engine.Engine`, as ``cfg`` describes it."""
+    from bioplastic.symstdp.device.engine import Engine
+
+    return Engine(params, device=cfg.device, chunk_size=cfg.chunk_size, threads=cfg.threads,
+                  float32=cfg.float32, float32_theta=cfg.float32_theta, inhibition=cfg.inhibition,
+                  seed=cfg.seed, verbose=cfg.verbose, evaluation=cfg.evaluation, build_dir=build_dir,
+                  **model_kwargs(cfg))
+
+
 def _log(cfg, msg):
     if cfg.verbose:
         print(msg, flush=True)
@@ -609,8 +619,6 @@ def run_supervised(cfg: ExperimentConfig, resume: bool = False, command=None) ->
 
 
 def _run_locked(cfg, resume, command, params, out, stop, params_strings):
-    from bioplastic.symstdp.device.engine import Engine
-
     t_start = time.perf_counter()
     record_path = out / "run.json"
     ckpt = None
@@ -713,10 +721,7 @@ def _run_locked(cfg, resume, command, params, out, stop, params_strings):
         old["evaluation"] = record["evaluation"]
         runs.write_json(record_path, old)
 
-    engine = Engine(params, device=cfg.device, chunk_size=cfg.chunk_size, threads=cfg.threads,
-                    float32=cfg.float32, float32_theta=cfg.float32_theta, inhibition=cfg.inhibition,
-                    seed=cfg.seed,
-                    verbose=cfg.verbose, evaluation=cfg.evaluation, **model_kwargs(cfg))
+    engine = _engine(cfg, params)
     try:
         return _train_and_test(cfg, params, out, engine, ckpt, old if ckpt is not None else record,
                                data, stop, resume_cmd,
@@ -1034,7 +1039,6 @@ def recompute_validation_counts(run_dir, build_dir=None) -> dict:
         If the run has no validation split, no checkpoint or no weights, or
         ``validation_counts.npz`` exists already.
     """
-    from bioplastic.symstdp.device.engine import Engine
     from bioplastic.symstdp.models import model_from_record, resolve_model
 
     out = Path(run_dir)
@@ -1059,10 +1063,7 @@ def recompute_validation_counts(run_dir, build_dir=None) -> dict:
     if ckpt is None or not (out / "weights.npz").exists():
         raise runs.RunError(f"{out} has no final checkpoint and weights.npz (not a finished run)")
     state, progress = ckpt
-    engine = Engine(params, device=cfg.device, chunk_size=cfg.chunk_size, threads=cfg.threads,
-                    float32=cfg.float32, float32_theta=cfg.float32_theta, inhibition=cfg.inhibition,
-                    seed=cfg.seed, verbose=cfg.verbose, evaluation=cfg.evaluation, build_dir=build_dir,
-                    **model_kwargs(cfg))
+    engine = _engine(cfg, params, build_dir)
     try:
         data = _load_data(cfg, params)
         assignments = runs.load_npz(out / "weights.npz")["assignments"]
