@@ -292,6 +292,9 @@ def test_parameter_overrides_check_units_and_names():
         with_overrides(p, {"label.teacher": "100*Hz"})
     with pytest.raises(ValueError, match="no parameter table"):
         with_overrides(p, {"labels.teacher_rate": "100*Hz"})
+    for key in ("stdp_input.nu", "error_readout.exponent"):     # plain numbers take no units
+        with pytest.raises(ValueError, match="dimensionless"):
+            with_overrides(p, {key: "2*ms"})
 
 
 def test_implicit_euler_step_decays_exactly_and_is_stable():

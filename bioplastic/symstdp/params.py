@@ -582,6 +582,11 @@ def with_overrides(params, overrides) -> ModelParams:
             raise ValueError(f"override {key!r}: no parameter table {table_name!r}")
         if field_name not in {f.name for f in dataclasses.fields(table)}:
             raise ValueError(f"override {key!r}: {type(table).__name__} has no field {field_name!r}")
+        current = getattr(table, field_name)
+        if (not isinstance(current, Quantity) and isinstance(value, Quantity)
+                and not value.is_dimensionless):
+            raise ValueError(f"override {key}={text!r}: {type(table).__name__}.{field_name} is a plain "
+                             f"number (dimensionless), not a quantity with units")
         try:
             params = replace(params, **{table_name: replace(table, **{field_name: value})})
         except DimensionMismatchError as err:
